@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LivinglabConfig(AppConfig):
+    name = "livinglab"
+    verbose_name = _("Living lab core")
+    default_auto_field = "django.db.models.BigAutoField"
