@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 from environs import Env
+from marshmallow.validate import Range
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = Env()
@@ -140,7 +141,7 @@ ACCOUNT_RATE_LIMITS = {
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", "livinglab")
 # The age below which a guardian must consent (GDPR Art. 8); member states may set 13 to 15.
-AGE_OF_DIGITAL_CONSENT = env.int("AGE_OF_DIGITAL_CONSENT", 16, validate=lambda n: 13 <= n <= 16)
+AGE_OF_DIGITAL_CONSENT = env.int("AGE_OF_DIGITAL_CONSENT", 16, validate=Range(min=13, max=16))
 
 # --- Internationalisation ---
 LANGUAGE_CODE = "en"
