@@ -554,11 +554,12 @@ class AuditEntry(models.Model):
     )
     # Kept when the actor's account is deleted: a pseudonymous reference, never a name or e-mail.
     actor_ref = models.CharField(max_length=40, blank=True)
+    # PROTECT: the hash covers these ids, so what an entry refers to must outlive it.
     organisation = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     action = models.CharField(max_length=100, db_index=True)
-    content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.SET_NULL)
+    content_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT)
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(max_length=200, blank=True)
     data = models.JSONField(default=dict, blank=True)
