@@ -9,5 +9,7 @@ class AccountAdapter(DefaultAccountAdapter):
         user = super().save_user(request, user, form, commit=commit)
         if commit:
             data = form.cleaned_data
-            services.register_person(user, full_name=data.get("full_name", ""), birth_date=data.get("birth_date"))
+            services.register_person(
+                user, full_name=data.get("full_name", ""), birth_date=data.get("birth_date")
+            )
         return user

@@ -55,7 +55,9 @@ def verify_chain(batch_size: int = 2000) -> tuple[int, list[Problem]]:
         if entry.seq != expected_seq:
             problems.append(Problem(entry.seq, f"entries {expected_seq}–{entry.seq - 1} are missing"))
         if entry.prev_hash != prev_hash:
-            problems.append(Problem(entry.seq, "does not link to the entry before it (inserted or re-ordered)"))
+            problems.append(
+                Problem(entry.seq, "does not link to the entry before it (inserted or re-ordered)")
+            )
         if entry.compute_hash() != entry.hash:
             problems.append(Problem(entry.seq, "content was changed after it was written"))
         expected_seq, prev_hash = entry.seq + 1, entry.hash

@@ -8,12 +8,15 @@ from .models import ConsentDocumentVersion, Organisation
 class SignupDetailsForm(forms.Form):
     """Extra fields on allauth's sign-up form."""
 
-    full_name = forms.CharField(label=_("Full name"), max_length=200, widget=forms.TextInput(
-        attrs={"autocomplete": "name"}))
+    full_name = forms.CharField(
+        label=_("Full name"), max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
     birth_date = forms.DateField(
         label=_("Date of birth"),
         required=False,
-        help_text=_("Optional. Needed only for studies with age limits; under 16 a parent or guardian consents."),
+        help_text=_(
+            "Optional. Needed only for studies with age limits; under 16 a parent or guardian consents."
+        ),
         widget=forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}),
     )
 
@@ -41,7 +44,9 @@ class AcceptGroundRulesForm(forms.Form):
 
     def __init__(self, *args, organisations=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["organisation"].queryset = organisations if organisations is not None else Organisation.objects.none()
+        self.fields["organisation"].queryset = (
+            organisations if organisations is not None else Organisation.objects.none()
+        )
 
 
 class GiveConsentForm(forms.Form):
@@ -59,13 +64,16 @@ class GiveConsentForm(forms.Form):
             )
             if purpose.special_category:
                 self.fields[f"explicit_{purpose.pk}"] = forms.BooleanField(
-                    label=_("I explicitly agree that data about my health may be processed for this purpose."),
+                    label=_(
+                        "I explicitly agree that data about my health may be processed for this purpose."
+                    ),
                     required=False,
                 )
         if wards:
             choices = [("", _("Myself"))] + [(str(w.pk), w.full_name) for w in wards]
-            self.fields["for_person"] = forms.ChoiceField(label=_("Consent given for"), choices=choices,
-                                                         required=False)
+            self.fields["for_person"] = forms.ChoiceField(
+                label=_("Consent given for"), choices=choices, required=False
+            )
 
     def purpose_fields(self):
         for purpose in self.purposes:
@@ -79,9 +87,11 @@ class GiveConsentForm(forms.Form):
             raise forms.ValidationError(_("Tick at least one purpose you agree to."))
         for purpose in chosen:
             if purpose.special_category and not data.get(f"explicit_{purpose.pk}"):
-                self.add_error(f"explicit_{purpose.pk}",
-                               _("Tick this box as well to give explicit consent for “%(purpose)s”.")
-                               % {"purpose": purpose.name})
+                self.add_error(
+                    f"explicit_{purpose.pk}",
+                    _("Tick this box as well to give explicit consent for “%(purpose)s”.")
+                    % {"purpose": purpose.name},
+                )
         data["chosen"] = chosen
         data["explicit"] = [p for p in chosen if data.get(f"explicit_{p.pk}")]
         return data

@@ -271,8 +271,10 @@ class Membership(models.Model):
     def clean(self):
         if self.organisation_id and self.role not in ROLES_BY_KIND[self.organisation.kind]:
             raise ValidationError(
-                {"role": _("A %(kind)s has no role “%(role)s”.")
-                 % {"kind": self.organisation.get_kind_display(), "role": self.get_role_display()}}
+                {
+                    "role": _("A %(kind)s has no role “%(role)s”.")
+                    % {"kind": self.organisation.get_kind_display(), "role": self.get_role_display()}
+                }
             )
 
 
@@ -366,9 +368,11 @@ class GroundRulesVersionQuerySet(models.QuerySet):
         return self.filter(status=VersionStatus.PUBLISHED)
 
     def for_scope(self, scope):
-        return self.current().filter(
-            rules__in=GroundRules.objects.filter(scope_filter(scope))
-        ).select_related("rules")
+        return (
+            self.current()
+            .filter(rules__in=GroundRules.objects.filter(scope_filter(scope)))
+            .select_related("rules")
+        )
 
 
 class GroundRulesVersion(DocumentVersion):
@@ -543,6 +547,9 @@ class AuditChainHead(models.Model):
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
 
+    def __str__(self):
+        return f"audit chain at #{self.last_seq}"
+
 
 class AuditEntry(models.Model):
     """One state change. Append-only; each entry's hash covers its content and its predecessor's hash."""
@@ -574,6 +581,15 @@ class AuditEntry(models.Model):
     def __str__(self):
         return f"#{self.seq} {self.action}"
 
+    def save(self, *args, **kwargs):
+        # Append-only: the audit service creates entries; nothing updates them.
+        if not self._state.adding:
+            raise ValidationError("Audit entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Audit entries cannot be deleted.")
+
     def canonical(self) -> str:
         """The text the hash covers; references use ids so that later renames keep the chain valid."""
         return json.dumps(
@@ -595,12 +611,3 @@ class AuditEntry(models.Model):
 
     def compute_hash(self) -> str:
         return hashlib.sha256(self.canonical().encode("utf-8")).hexdigest()
-
-    def save(self, *args, **kwargs):
-        # Append-only: the audit service creates entries; nothing updates them.
-        if not self._state.adding:
-            raise ValidationError("Audit entries cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("Audit entries cannot be deleted.")

@@ -12,5 +12,7 @@ def consent_receipt(record: ConsentRecord) -> tuple[str, bytes]:
 
 
 def ground_rules_receipt(acceptance: GroundRulesAcceptance) -> tuple[str, bytes]:
-    pdf = render_pdf("pdf/ground_rules_acceptance.html", {"acceptance": acceptance, "version": acceptance.version})
+    pdf = render_pdf(
+        "pdf/ground_rules_acceptance.html", {"acceptance": acceptance, "version": acceptance.version}
+    )
     return f"ground-rules-{slugify(acceptance.version.rules.title)}-v{acceptance.version.number}.pdf", pdf

@@ -9,7 +9,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import audit, signals
-from .tasks import send_consent_receipt
 from .errors import ConsentError, GroundRulesRequired, MembershipError
 from .models import (
     ROLES_BY_KIND,
@@ -26,9 +25,9 @@ from .models import (
     Person,
     User,
     VersionStatus,
-    scope_filter,
     text_hash,
 )
+from .tasks import send_consent_receipt
 
 # ---------------------------------------------------------------------------------------------- people
 
@@ -61,8 +60,12 @@ def add_guardian(ward: Person, *, guardian: Person, relationship: str, acting_us
         ward=ward, guardian=guardian, defaults={"relationship": relationship}
     )
     if created:
-        audit.record("livinglab.guardianship.add", actor=acting_user, obj=ward,
-                     data={"guardian": guardian.pk, "relationship": relationship})
+        audit.record(
+            "livinglab.guardianship.add",
+            actor=acting_user,
+            obj=ward,
+            data={"guardian": guardian.pk, "relationship": relationship},
+        )
     return link
 
 
@@ -75,8 +78,12 @@ def save_organisation(organisation: Organisation, *, acting_user: User) -> Organ
     created = organisation.pk is None
     organisation.full_clean()
     organisation.save()
-    audit.record("livinglab.organisation.create" if created else "livinglab.organisation.update",
-                 actor=acting_user, obj=organisation, organisation=organisation)
+    audit.record(
+        "livinglab.organisation.create" if created else "livinglab.organisation.update",
+        actor=acting_user,
+        obj=organisation,
+        organisation=organisation,
+    )
     return organisation
 
 
@@ -86,8 +93,11 @@ def save_enterprise_group(group: EnterpriseGroup, *, acting_user: User) -> Enter
     created = group.pk is None
     group.full_clean()
     group.save()
-    audit.record("livinglab.enterprisegroup.create" if created else "livinglab.enterprisegroup.update",
-                 actor=acting_user, obj=group)
+    audit.record(
+        "livinglab.enterprisegroup.create" if created else "livinglab.enterprisegroup.update",
+        actor=acting_user,
+        obj=group,
+    )
     return group
 
 
@@ -95,16 +105,19 @@ def save_enterprise_group(group: EnterpriseGroup, *, acting_user: User) -> Enter
 def add_membership(user: User, organisation: Organisation, role: str, *, acting_user: User) -> Membership:
     """Give ``user`` a role in ``organisation``; the role must fit the organisation's kind."""
     if role not in ROLES_BY_KIND[organisation.kind]:
-        raise MembershipError(
-            _("A %(kind)s has no such role.") % {"kind": organisation.get_kind_display()}
-        )
+        raise MembershipError(_("A %(kind)s has no such role.") % {"kind": organisation.get_kind_display()})
     try:
         with transaction.atomic():
             membership = Membership.objects.create(user=user, organisation=organisation, role=role)
     except IntegrityError:
         raise MembershipError(_("%(user)s already has this role here.") % {"user": user}) from None
-    audit.record("livinglab.membership.add", actor=acting_user, obj=membership, organisation=organisation,
-                 data={"user": user.pk, "role": role})
+    audit.record(
+        "livinglab.membership.add",
+        actor=acting_user,
+        obj=membership,
+        organisation=organisation,
+        data={"user": user.pk, "role": role},
+    )
     return membership
 
 
@@ -113,8 +126,13 @@ def end_membership(membership: Membership, *, acting_user: User) -> bool:
     """End a membership; False if it had already ended."""
     ended = Membership.objects.filter(pk=membership.pk, ended_at__isnull=True).update(ended_at=timezone.now())
     if ended:
-        audit.record("livinglab.membership.end", actor=acting_user, obj=membership,
-                     organisation=membership.organisation, data={"user": membership.user_id})
+        audit.record(
+            "livinglab.membership.end",
+            actor=acting_user,
+            obj=membership,
+            organisation=membership.organisation,
+            data={"user": membership.user_id},
+        )
     return ended == 1
 
 
@@ -139,8 +157,12 @@ def save_draft_version(version: DocumentVersion, *, acting_user: User) -> Docume
         version.number = (siblings.aggregate(n=Max("number"))["n"] or 0) + 1
         version.status = VersionStatus.DRAFT
     version.save()
-    audit.record(f"livinglab.{model._meta.model_name}.save_draft", actor=acting_user, obj=version,
-                 data={"number": version.number})
+    audit.record(
+        f"livinglab.{model._meta.model_name}.save_draft",
+        actor=acting_user,
+        obj=version,
+        data={"number": version.number},
+    )
     return version
 
 
@@ -154,8 +176,10 @@ def publish_version(version: DocumentVersion, *, acting_user: User) -> DocumentV
     siblings = list(model.objects.select_for_update().filter(**{f"{parent}_id": parent_id}).order_by("pk"))
     locked = next(v for v in siblings if v.pk == version.pk)
     if locked.status != VersionStatus.DRAFT:
-        raise ConsentError(_("Only a draft can be published; this version is already %(status)s.")
-                           % {"status": locked.get_status_display()})
+        raise ConsentError(
+            _("Only a draft can be published; this version is already %(status)s.")
+            % {"status": locked.get_status_display()}
+        )
     if isinstance(locked, ConsentDocumentVersion) and not locked.purposes.exists():
         raise ConsentError(_("Name at least one purpose before publishing a consent document."))
     model.objects.filter(pk__in=[v.pk for v in siblings if v.status == VersionStatus.PUBLISHED]).update(
@@ -166,8 +190,12 @@ def publish_version(version: DocumentVersion, *, acting_user: User) -> DocumentV
         status=VersionStatus.PUBLISHED, published_at=now, text_sha256=text_hash(locked.text)
     )
     locked.refresh_from_db()
-    audit.record(f"livinglab.{model._meta.model_name}.publish", actor=acting_user, obj=locked,
-                 data={"number": locked.number, "sha256": locked.text_sha256})
+    audit.record(
+        f"livinglab.{model._meta.model_name}.publish",
+        actor=acting_user,
+        obj=locked,
+        data={"number": locked.number, "sha256": locked.text_sha256},
+    )
     return locked
 
 
@@ -186,8 +214,9 @@ def require_ground_rules(user: User, scope=None, *, organisation: Organisation |
     pending = list(pending_ground_rules(user, scope, organisation=organisation))
     if pending:
         names = ", ".join(str(v) for v in pending)
-        raise GroundRulesRequired(_("Please accept these ground rules first: %(names)s.") % {"names": names},
-                                  pending)
+        raise GroundRulesRequired(
+            _("Please accept these ground rules first: %(names)s.") % {"names": names}, pending
+        )
 
 
 @transaction.atomic
@@ -221,8 +250,13 @@ def accept_ground_rules(
         },
     )
     if created:
-        audit.record("livinglab.groundrules.accept", actor=acting_user, obj=version, organisation=organisation,
-                     data={"acceptance": acceptance.pk, "sha256": version.text_sha256})
+        audit.record(
+            "livinglab.groundrules.accept",
+            actor=acting_user,
+            obj=version,
+            organisation=organisation,
+            data={"acceptance": acceptance.pk, "sha256": version.text_sha256},
+        )
     return acceptance
 
 
@@ -277,7 +311,9 @@ def give_consent(
             raise ConsentError(_("Only a registered guardian can consent for %(name)s.") % {"name": person})
         relationship = link.relationship
     elif guardian is not None:
-        raise ConsentError(_("%(name)s is old enough to consent for themselves.") % {"name": person.full_name})
+        raise ConsentError(
+            _("%(name)s is old enough to consent for themselves.") % {"name": person.full_name}
+        )
 
     records = []
     for purpose in purposes:
@@ -298,9 +334,17 @@ def give_consent(
         )
         records.append(record)
         if created:
-            audit.record("livinglab.consent.give", actor=acting_user, obj=record,
-                         data={"purpose": purpose.code, "version": version.pk, "method": method,
-                               "by_guardian": guardian is not None})
+            audit.record(
+                "livinglab.consent.give",
+                actor=acting_user,
+                obj=record,
+                data={
+                    "purpose": purpose.code,
+                    "version": version.pk,
+                    "method": method,
+                    "by_guardian": guardian is not None,
+                },
+            )
             send_consent_receipt.delay_on_commit(record.pk)
     return records
 
@@ -313,8 +357,12 @@ def withdraw_consent(record: ConsentRecord, *, channel: str, acting_user: User) 
         withdrawn_at=timezone.now(), withdrawal_channel=channel, withdrawn_by=acting_user
     )
     if withdrawn:
-        audit.record("livinglab.consent.withdraw", actor=acting_user, obj=record,
-                     data={"purpose": record.purpose.code, "channel": channel})
+        audit.record(
+            "livinglab.consent.withdraw",
+            actor=acting_user,
+            obj=record,
+            data={"purpose": record.purpose.code, "channel": channel},
+        )
         transaction.on_commit(lambda: signals.consent_withdrawn.send(ConsentRecord, record_id=record.pk))
     return withdrawn == 1
 
@@ -325,8 +373,9 @@ def save_consent_purpose(purpose: ConsentPurpose, *, acting_user: User) -> Conse
         created = purpose.pk is None
         purpose.full_clean()
         purpose.save()
-        audit.record("livinglab.consentpurpose." + ("create" if created else "update"),
-                     actor=acting_user, obj=purpose)
+        audit.record(
+            "livinglab.consentpurpose." + ("create" if created else "update"), actor=acting_user, obj=purpose
+        )
     return purpose
 
 
@@ -336,6 +385,9 @@ def save_scoped_document(document, *, acting_user: User):
         created = document.pk is None
         document.full_clean()
         document.save()
-        audit.record(f"livinglab.{document._meta.model_name}." + ("create" if created else "update"),
-                     actor=acting_user, obj=document)
+        audit.record(
+            f"livinglab.{document._meta.model_name}." + ("create" if created else "update"),
+            actor=acting_user,
+            obj=document,
+        )
     return document

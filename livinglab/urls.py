@@ -19,7 +19,9 @@ urlpatterns = [
     path("workspace/org/<slug:slug>/", views.organisation_workspace, name="organisation_workspace"),
     path("ground-rules/", views.ground_rules_list, name="ground_rules_list"),
     path("ground-rules/<int:pk>/", views.ground_rules_detail, name="ground_rules_detail"),
-    path("ground-rules/acceptances/<int:pk>/pdf/", views.ground_rules_receipt_pdf, name="ground_rules_receipt"),
+    path(
+        "ground-rules/acceptances/<int:pk>/pdf/", views.ground_rules_receipt_pdf, name="ground_rules_receipt"
+    ),
     path("consent/", views.consent_overview, name="consent_overview"),
     path("consent/forms/<int:pk>/", views.consent_give, name="consent_give"),
     path("consent/records/<int:pk>/withdraw/", views.consent_withdraw, name="consent_withdraw"),

@@ -54,7 +54,9 @@ def healthz(request):
 
 
 def mfa_required(request):
-    return render(request, "livinglab/mfa_required.html", status=403 if request.user.is_authenticated else 200)
+    return render(
+        request, "livinglab/mfa_required.html", status=403 if request.user.is_authenticated else 200
+    )
 
 
 def person_of(user) -> Person:
@@ -90,16 +92,22 @@ def participant_workspace(request):
         .select_related("person", "purpose", "version__document")
         .order_by("-given_at")
     )
-    return render(request, "livinglab/workspace_participant.html", {
-        "person": person,
-        "wards": wards,
-        "consents": paginate(request, consents),
-        "pending_rules": services.pending_ground_rules(request.user),
-        "memberships": Membership.objects.active().filter(user=request.user).select_related("organisation"),
-        "open_documents": ConsentDocumentVersion.objects.filter(
-            status=VersionStatus.PUBLISHED, document__scope_kind=ConsentDocument.ScopeKind.PLATFORM
-        ).select_related("document"),
-    })
+    return render(
+        request,
+        "livinglab/workspace_participant.html",
+        {
+            "person": person,
+            "wards": wards,
+            "consents": paginate(request, consents),
+            "pending_rules": services.pending_ground_rules(request.user),
+            "memberships": Membership.objects.active()
+            .filter(user=request.user)
+            .select_related("organisation"),
+            "open_documents": ConsentDocumentVersion.objects.filter(
+                status=VersionStatus.PUBLISHED, document__scope_kind=ConsentDocument.ScopeKind.PLATFORM
+            ).select_related("document"),
+        },
+    )
 
 
 @login_required
@@ -109,7 +117,10 @@ def organisation_workspace(request, slug):
         raise PermissionDenied(_("You are not a member of this organisation."))
     request.session[WORKSPACE_SESSION_KEY] = organisation.slug
     members = (
-        Membership.objects.active().filter(organisation=organisation).select_related("user").order_by("user__email")
+        Membership.objects.active()
+        .filter(organisation=organisation)
+        .select_related("user")
+        .order_by("user__email")
     )
     context = {
         "organisation": organisation,
@@ -118,7 +129,8 @@ def organisation_workspace(request, slug):
         "my_roles": Membership.objects.active().filter(user=request.user, organisation=organisation),
         "pending_rules": services.pending_ground_rules(request.user, organisation=organisation),
         "group_members": organisation.single_undertaking().exclude(pk=organisation.pk)
-        if organisation.group_id else [],
+        if organisation.group_id
+        else [],
     }
     if organisation.kind == Organisation.Kind.CLUSTER and is_cluster_staff(request.user):
         audit = AuditEntry.objects.select_related("organisation", "content_type").order_by("-seq")
@@ -139,15 +151,22 @@ def ground_rules_list(request):
     organisations = visible_organisations(request.user)
     pending = [(None, v) for v in services.pending_ground_rules(request.user)]
     for organisation in organisations:
-        pending += [(organisation, v) for v in services.pending_ground_rules(request.user, organisation=organisation)]
+        pending += [
+            (organisation, v) for v in services.pending_ground_rules(request.user, organisation=organisation)
+        ]
     accepted = (
         GroundRulesAcceptance.objects.filter(user=request.user)
         .select_related("version__rules", "organisation")
         .order_by("-accepted_at")
     )
-    return render(request, "livinglab/ground_rules_list.html", {
-        "pending": pending, "accepted": paginate(request, accepted),
-    })
+    return render(
+        request,
+        "livinglab/ground_rules_list.html",
+        {
+            "pending": pending,
+            "accepted": paginate(request, accepted),
+        },
+    )
 
 
 @login_required
@@ -155,13 +174,19 @@ def ground_rules_detail(request, pk):
     version = get_object_or_404(GroundRulesVersion.objects.select_related("rules"), pk=pk)
     if version.status != VersionStatus.PUBLISHED:
         current = GroundRulesVersion.objects.current().filter(rules=version.rules).first()
-        return render(request, "livinglab/document_replaced.html", {
-            "old": version,
-            "current_url": reverse("ground_rules_detail", args=[current.pk]) if current else None,
-        }, status=410)
+        return render(
+            request,
+            "livinglab/document_replaced.html",
+            {
+                "old": version,
+                "current_url": reverse("ground_rules_detail", args=[current.pk]) if current else None,
+            },
+            status=410,
+        )
     organisations = visible_organisations(request.user)
-    form = AcceptGroundRulesForm(request.POST or None, organisations=organisations,
-                                 initial={"text_sha256": version.text_sha256})
+    form = AcceptGroundRulesForm(
+        request.POST or None, organisations=organisations, initial={"text_sha256": version.text_sha256}
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.accept_ground_rules(
@@ -177,15 +202,25 @@ def ground_rules_detail(request, pk):
         else:
             messages.success(request, _("Thank you: you accepted “%(rules)s”.") % {"rules": version})
             return redirect("ground_rules_list")
-    accepted = GroundRulesAcceptance.objects.filter(version=version, user=request.user).select_related("organisation")
-    return render(request, "livinglab/ground_rules_detail.html", {
-        "version": version, "form": form, "accepted": accepted,
-    })
+    accepted = GroundRulesAcceptance.objects.filter(version=version, user=request.user).select_related(
+        "organisation"
+    )
+    return render(
+        request,
+        "livinglab/ground_rules_detail.html",
+        {
+            "version": version,
+            "form": form,
+            "accepted": accepted,
+        },
+    )
 
 
 @login_required
 def ground_rules_receipt_pdf(request, pk):
-    acceptance = get_object_or_404(GroundRulesAcceptance.objects.select_related("version__rules", "user"), pk=pk)
+    acceptance = get_object_or_404(
+        GroundRulesAcceptance.objects.select_related("version__rules", "user"), pk=pk
+    )
     if not request.user.has_perm("livinglab.view_acceptance", acceptance):
         raise PermissionDenied
     return pdf_response(*ground_rules_receipt(acceptance))
@@ -203,12 +238,21 @@ def consent_overview(request):
         .select_related("person", "purpose", "version__document", "guardian")
         .order_by("withdrawn_at", "-given_at")
     )
-    documents = ConsentDocumentVersion.objects.filter(status=VersionStatus.PUBLISHED).select_related(
-        "document"
-    ).prefetch_related(Prefetch("purposes"))
-    return render(request, "livinglab/consent_overview.html", {
-        "person": person, "wards": wards, "records": paginate(request, records), "documents": documents,
-    })
+    documents = (
+        ConsentDocumentVersion.objects.filter(status=VersionStatus.PUBLISHED)
+        .select_related("document")
+        .prefetch_related(Prefetch("purposes"))
+    )
+    return render(
+        request,
+        "livinglab/consent_overview.html",
+        {
+            "person": person,
+            "wards": wards,
+            "records": paginate(request, records),
+            "documents": documents,
+        },
+    )
 
 
 @login_required
@@ -216,11 +260,17 @@ def consent_give(request, pk):
     version = get_object_or_404(ConsentDocumentVersion.objects.select_related("document"), pk=pk)
     if version.status != VersionStatus.PUBLISHED:
         current = ConsentDocumentVersion.objects.filter(
-            document=version.document, status=VersionStatus.PUBLISHED).first()
-        return render(request, "livinglab/document_replaced.html", {
-            "old": version,
-            "current_url": reverse("consent_give", args=[current.pk]) if current else None,
-        }, status=410)
+            document=version.document, status=VersionStatus.PUBLISHED
+        ).first()
+        return render(
+            request,
+            "livinglab/document_replaced.html",
+            {
+                "old": version,
+                "current_url": reverse("consent_give", args=[current.pk]) if current else None,
+            },
+            status=410,
+        )
     me = person_of(request.user)
     wards = list(Person.objects.filter(guardianships__guardian=me).order_by("full_name"))
     form = GiveConsentForm(request.POST or None, version=version, wards=wards)
@@ -240,8 +290,11 @@ def consent_give(request, pk):
                 method="online",
                 acting_user=request.user,
                 guardian=me if subject != me else None,
-                evidence={"ip": client_ip(request), "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
-                          "form": "web"},
+                evidence={
+                    "ip": client_ip(request),
+                    "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
+                    "form": "web",
+                },
             )
         except DomainError as error:
             form.add_error(None, error.message)
@@ -258,24 +311,35 @@ def consent_withdraw(request, pk):
     if not request.user.has_perm("livinglab.withdraw_consent", record):
         raise PermissionDenied
     own = record.person.user_id == request.user.pk
-    channel = ConsentRecord.WithdrawalChannel.ONLINE if own else (
-        ConsentRecord.WithdrawalChannel.STAFF if is_cluster_staff(request.user)
-        and not request.user.has_perm("livinglab.give_consent_for", record.person)
-        else ConsentRecord.WithdrawalChannel.GUARDIAN
+    channel = (
+        ConsentRecord.WithdrawalChannel.ONLINE
+        if own
+        else (
+            ConsentRecord.WithdrawalChannel.STAFF
+            if is_cluster_staff(request.user)
+            and not request.user.has_perm("livinglab.give_consent_for", record.person)
+            else ConsentRecord.WithdrawalChannel.GUARDIAN
+        )
     )
     if services.withdraw_consent(record, channel=channel, acting_user=request.user):
-        messages.success(request, _("Consent to “%(purpose)s” is withdrawn from now on.")
-                         % {"purpose": record.purpose.name})
+        messages.success(
+            request,
+            _("Consent to “%(purpose)s” is withdrawn from now on.") % {"purpose": record.purpose.name},
+        )
     else:
         messages.info(request, _("This consent had already been withdrawn."))
-    return redirect(request.POST.get("next") if request.POST.get("next", "").startswith("/workspace/")
-                    else "consent_overview")
+    return redirect(
+        request.POST.get("next")
+        if request.POST.get("next", "").startswith("/workspace/")
+        else "consent_overview"
+    )
 
 
 @login_required
 def consent_receipt_pdf(request, pk):
     record = get_object_or_404(
-        ConsentRecord.objects.select_related("person", "purpose", "version__document", "guardian"), pk=pk)
+        ConsentRecord.objects.select_related("person", "purpose", "version__document", "guardian"), pk=pk
+    )
     if not request.user.has_perm("livinglab.view_consent", record):
         raise PermissionDenied
     return pdf_response(*consent_receipt(record))

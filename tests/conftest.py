@@ -42,8 +42,12 @@ def other_sme(db):
 
 @pytest.fixture
 def authority(db):
-    return OrganisationFactory(name="City of Espoo Social Services", kind=Organisation.Kind.PUBLIC_AUTHORITY,
-                               country="FI", region="Uusimaa")
+    return OrganisationFactory(
+        name="City of Espoo Social Services",
+        kind=Organisation.Kind.PUBLIC_AUTHORITY,
+        country="FI",
+        region="Uusimaa",
+    )
 
 
 @pytest.fixture
@@ -59,8 +63,9 @@ def participant(db):
 
 @pytest.fixture
 def sme_admin(sme):
-    user = MembershipFactory(organisation=sme, role=Role.FIRM_ADMIN,
-                             user=UserFactory(email="sme@example.org")).user
+    user = MembershipFactory(
+        organisation=sme, role=Role.FIRM_ADMIN, user=UserFactory(email="sme@example.org")
+    ).user
     PersonFactory(user=user)
     return user
 
@@ -68,23 +73,26 @@ def sme_admin(sme):
 @pytest.fixture
 def staff_user(cluster):
     """A living-lab coordinator with an authenticator enrolled."""
-    user = MembershipFactory(organisation=cluster, role=Role.LAB_COORDINATOR,
-                             user=UserFactory(email="staff@example.org")).user
+    user = MembershipFactory(
+        organisation=cluster, role=Role.LAB_COORDINATOR, user=UserFactory(email="staff@example.org")
+    ).user
     PersonFactory(user=user)
     return with_totp(user)
 
 
 @pytest.fixture
 def procurer(authority):
-    user = MembershipFactory(organisation=authority, role=Role.PROCURER,
-                             user=UserFactory(email="procurer@example.org")).user
+    user = MembershipFactory(
+        organisation=authority, role=Role.PROCURER, user=UserFactory(email="procurer@example.org")
+    ).user
     return with_totp(user)
 
 
 @pytest.fixture
 def funder(agency):
-    user = MembershipFactory(organisation=agency, role=Role.FUNDING_OFFICER,
-                             user=UserFactory(email="funder@example.org")).user
+    user = MembershipFactory(
+        organisation=agency, role=Role.FUNDING_OFFICER, user=UserFactory(email="funder@example.org")
+    ).user
     return with_totp(user)
 
 
@@ -104,7 +112,9 @@ def purposes(db):
 
 @pytest.fixture
 def consent_form(purposes):
-    return ConsentDocumentVersionFactory(document__title="Panel participation", purposes=list(purposes.values()))
+    return ConsentDocumentVersionFactory(
+        document__title="Panel participation", purposes=list(purposes.values())
+    )
 
 
 @pytest.fixture
@@ -114,7 +124,13 @@ def give(consent_form, purposes):
     def _give(person, code="participation", **kwargs):
         purpose = purposes[code]
         kwargs.setdefault("explicit_purposes", [purpose] if purpose.special_category else [])
-        return services.give_consent(person, consent_form, [purpose], method="online",
-                                     acting_user=kwargs.pop("acting_user", person.user), **kwargs)[0]
+        return services.give_consent(
+            person,
+            consent_form,
+            [purpose],
+            method="online",
+            acting_user=kwargs.pop("acting_user", person.user),
+            **kwargs,
+        )[0]
 
     return _give

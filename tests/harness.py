@@ -48,17 +48,50 @@ def postgres_server():
             os.chown(path, pw.pw_uid, pw.pw_gid)
         run_as = ["runuser", "-u", "postgres", "--"]
     port = free_port()
-    subprocess.run([*run_as, postgres_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                    "--encoding=UTF8", "--no-sync"], check=True, stdout=subprocess.DEVNULL)
-    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sock} -c fsync=off " \
-              "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    subprocess.run([*run_as, postgres_bin("pg_ctl"), "-D", str(data), "-o", options, "-l",
-                    str(Path(workdir, "server.log")), "-w", "start"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            *run_as,
+            postgres_bin("initdb"),
+            "-D",
+            str(data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    options = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={sock} -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    )
+    subprocess.run(
+        [
+            *run_as,
+            postgres_bin("pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(Path(workdir, "server.log")),
+            "-w",
+            "start",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     try:
         yield f"postgres://postgres@127.0.0.1:{port}/livinglab"
     finally:
-        subprocess.run([*run_as, postgres_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(
+            [*run_as, postgres_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -75,7 +108,9 @@ def main(argv: list[str]) -> int:
     sqlite = pytest("SQLite", base_env, argv)
     with postgres_server() as url:
         postgresql = pytest("PostgreSQL", {**base_env, "DATABASE_URL": url}, argv)
-    print(f"\nSQLite: {'passed' if sqlite == 0 else 'FAILED'}; PostgreSQL: {'passed' if postgresql == 0 else 'FAILED'}")
+    print(
+        f"\nSQLite: {'passed' if sqlite == 0 else 'FAILED'}; PostgreSQL: {'passed' if postgresql == 0 else 'FAILED'}"
+    )
     return sqlite or postgresql
 
 

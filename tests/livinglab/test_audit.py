@@ -66,8 +66,13 @@ def test_verify_audit_detects_removal_of_the_newest_entries(chain, capsys):
 
 
 def test_verify_audit_detects_an_inserted_entry(chain, capsys):
-    forged = AuditEntry(seq=chain[-1].seq + 1, created_at=chain[-1].created_at, action="livinglab.forged",
-                        actor_ref="system", prev_hash="f" * 64)
+    forged = AuditEntry(
+        seq=chain[-1].seq + 1,
+        created_at=chain[-1].created_at,
+        action="livinglab.forged",
+        actor_ref="system",
+        prev_hash="f" * 64,
+    )
     forged.hash = forged.compute_hash()
     with tampering():
         forged.save()

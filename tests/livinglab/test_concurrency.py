@@ -23,7 +23,7 @@ def run_together(worker, n):
         try:
             barrier.wait()
             results[i] = worker(i)
-        except Exception as error:  # noqa: BLE001 - collected and asserted by the test
+        except Exception as error:
             results[i] = error
         finally:
             connections.close_all()

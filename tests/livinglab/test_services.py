@@ -17,7 +17,9 @@ def test_require_ground_rules_refuses_until_the_current_version_is_accepted(part
 
 def test_publishing_a_new_version_voids_earlier_acceptances(participant, platform_rules, staff_user):
     services.accept_ground_rules(platform_rules, organisation=None, acting_user=participant)
-    draft = GroundRulesVersionFactory.build(rules=platform_rules.rules, text="Stricter rules.", status="draft")
+    draft = GroundRulesVersionFactory.build(
+        rules=platform_rules.rules, text="Stricter rules.", status="draft"
+    )
     draft = services.save_draft_version(draft, acting_user=staff_user)
     services.publish_version(draft, acting_user=staff_user)
     platform_rules.refresh_from_db()
@@ -40,7 +42,9 @@ def test_give_and_withdraw_consent_is_answered_by_has_active_consent(participant
     record = give(person)
     assert services.has_active_consent(person, "participation")
     assert not services.has_active_consent(person, "recording")
-    assert services.withdraw_consent(record, channel=ConsentRecord.WithdrawalChannel.ONLINE, acting_user=participant)
+    assert services.withdraw_consent(
+        record, channel=ConsentRecord.WithdrawalChannel.ONLINE, acting_user=participant
+    )
     assert not services.has_active_consent(person, "participation")
     assert not services.withdraw_consent(record, channel="online", acting_user=participant)
 
@@ -49,7 +53,7 @@ def test_consent_receipt_is_mailed_once_with_a_pdf(participant, give, django_cap
     with django_capture_on_commit_callbacks(execute=True):
         give(participant.person)
     assert len(mail.outbox) == 1
-    name, content, mimetype = mail.outbox[0].attachments[0]
+    _name, content, mimetype = mail.outbox[0].attachments[0]
     assert mimetype == "application/pdf" and content.startswith(b"%PDF")
 
 
@@ -62,12 +66,15 @@ def test_health_data_needs_explicit_consent(participant, give):
 def test_a_minor_needs_a_guardian_to_consent(participant, give, consent_form):
     from datetime import date
 
-    child = Person.objects.create(full_name="Léa Martin", birth_date=date.today().replace(year=date.today().year - 12))
+    child = Person.objects.create(
+        full_name="Léa Martin", birth_date=date.today().replace(year=date.today().year - 12)
+    )
     with pytest.raises(ConsentError, match="guardian"):
         give(child, acting_user=participant)
     parent = participant.person
-    services.add_guardian(child, guardian=parent, relationship=Guardianship.Relationship.PARENT,
-                          acting_user=participant)
+    services.add_guardian(
+        child, guardian=parent, relationship=Guardianship.Relationship.PARENT, acting_user=participant
+    )
     record = give(child, acting_user=participant, guardian=parent)
     assert record.guardian == parent and record.guardian_relationship == "parent"
     assert services.has_active_consent(child, "participation")

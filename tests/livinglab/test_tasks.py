@@ -99,14 +99,17 @@ def test_a_consent_given_in_a_rolled_back_transaction_sends_nothing(
 ):
     from django.db import transaction
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            services.give_consent(
-                participant.person,
-                consent_form,
-                [purposes["participation"]],
-                method="online",
-                acting_user=participant,
-            )
-            raise RuntimeError("abort")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        services.give_consent(
+            participant.person,
+            consent_form,
+            [purposes["participation"]],
+            method="online",
+            acting_user=participant,
+        )
+        raise RuntimeError("abort")
     assert callbacks == [] and mail.outbox == []
