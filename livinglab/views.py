@@ -1,5 +1,6 @@
 """Thin views: parse the request, ask the policy, call a service, render."""
 
+from allauth.account.adapter import get_adapter as get_account_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -44,8 +45,8 @@ def pdf_response(filename: str, pdf: bytes) -> HttpResponse:
 
 
 def client_ip(request) -> str | None:
-    # Behind the production proxy REMOTE_ADDR is the proxy; gunicorn's forwarded_allow_ips sets it right.
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address as allauth's rate limits see it (honours ALLAUTH_TRUSTED_PROXY_COUNT)."""
+    return get_account_adapter(request).get_client_ip(request) or None
 
 
 def healthz(request):
