@@ -4,6 +4,7 @@ from celery import shared_task
 from django.core.mail import EmailMessage
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from .models import ConsentRecord
@@ -44,3 +45,9 @@ def send_consent_receipt(record_id: int) -> bool:
         ConsentRecord.objects.filter(pk=record_id).update(receipt_sent_at=None)
         raise
     return True
+
+
+@shared_task(acks_late=True)
+def run_django_task(func_path: str, args: list, kwargs: dict) -> None:
+    """Run a django-tasks task (Wagtail's background work) handed over by ``CeleryBackend``."""
+    import_string(func_path).call(*args, **kwargs)

@@ -1,16 +1,11 @@
 """A django-tasks backend that hands Wagtail's background work to our Celery workers."""
 
-from celery import shared_task
 from django.utils import timezone
-from django.utils.module_loading import import_string
 from django_tasks.backends.base import BaseTaskBackend
 from django_tasks.base import Task, TaskResult, TaskResultStatus
 from django_tasks.utils import get_random_id
 
-
-@shared_task(acks_late=True)
-def run_django_task(func_path: str, args: list, kwargs: dict) -> None:
-    import_string(func_path).call(*args, **kwargs)
+from .tasks import run_django_task
 
 
 class CeleryBackend(BaseTaskBackend):
@@ -34,5 +29,6 @@ class CeleryBackend(BaseTaskBackend):
             errors=[],
             worker_ids=[],
         )
-        run_django_task.apply_async((task.module_path, list(args), dict(kwargs)), queue=task.queue_name)
+        # Every task goes to Celery's default queue, which every worker consumes.
+        run_django_task.delay(task.module_path, list(args), dict(kwargs))
         return result

@@ -8,11 +8,21 @@ import time
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
+from django.test import override_settings
+from django_tasks import task
 
 from livinglab import services
 from livinglab.celery import app
 from livinglab.models import ConsentRecord
 from livinglab.tasks import send_consent_receipt
+
+RAN_IN_WORKER: list[str] = []
+
+
+@task
+def note_ran(value: str) -> None:
+    """A django-tasks task, the kind Wagtail enqueues for its own background work."""
+    RAN_IN_WORKER.append(value)
 
 
 @pytest.fixture(scope="session")
@@ -113,3 +123,11 @@ def test_a_consent_given_in_a_rolled_back_transaction_sends_nothing(
         )
         raise RuntimeError("abort")
     assert callbacks == [] and mail.outbox == []
+
+
+@pytest.mark.services
+def test_wagtails_background_tasks_are_handed_to_the_celery_worker(celery_worker):
+    with override_settings(TASKS={"default": {"BACKEND": "livinglab.tasks_backend.CeleryBackend"}}):
+        result = note_ran.enqueue("reference index")
+    assert result.backend == "default"
+    assert wait_for(lambda: RAN_IN_WORKER == ["reference index"]), "the Celery worker never ran the task"
