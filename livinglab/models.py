@@ -90,6 +90,9 @@ class Person(models.Model):
     Most people have a login; minors and people enrolled on paper by an interest group may not.
     """
 
+    # High-volume records nobody needs Wagtail's "usage" report for: keep them out of its reference index.
+    wagtail_reference_index_ignore = True
+
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="person"
     )
@@ -119,6 +122,9 @@ class Person(models.Model):
 
 class Guardianship(models.Model):
     """A guardian who consents for a minor and manages the minor's data."""
+
+    # High-volume records nobody needs Wagtail's "usage" report for: keep them out of its reference index.
+    wagtail_reference_index_ignore = True
 
     class Relationship(models.TextChoices):
         PARENT = "parent", _("Parent")
@@ -397,6 +403,9 @@ class GroundRulesVersion(DocumentVersion):
 class GroundRulesAcceptance(models.Model):
     """Who accepted which version, for which organisation, when and how. Never edited."""
 
+    # High-volume records nobody needs Wagtail's "usage" report for: keep them out of its reference index.
+    wagtail_reference_index_ignore = True
+
     version = models.ForeignKey(GroundRulesVersion, on_delete=models.PROTECT, related_name="acceptances")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ground_rules_acceptances"
@@ -413,9 +422,13 @@ class GroundRulesAcceptance(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["version", "user", "organisation"],
-                name="unique_ground_rules_acceptance",
-                nulls_distinct=False,
-            )
+                name="unique_ground_rules_acceptance_for_organisation",
+            ),
+            models.UniqueConstraint(
+                fields=["version", "user"],
+                condition=Q(organisation__isnull=True),
+                name="unique_ground_rules_acceptance_for_oneself",
+            ),
         ]
 
     def __str__(self):
@@ -481,6 +494,9 @@ class ConsentRecordQuerySet(models.QuerySet):
 class ConsentRecord(models.Model):
     """One person's consent to one purpose under one version of a consent document."""
 
+    # High-volume records nobody needs Wagtail's "usage" report for: keep them out of its reference index.
+    wagtail_reference_index_ignore = True
+
     class Method(models.TextChoices):
         ONLINE = "online", _("Online form")
         PAPER = "paper", _("Signed paper form")
@@ -544,6 +560,9 @@ class ConsentRecord(models.Model):
 class AuditChainHead(models.Model):
     """The single row that serialises writers of the hash chain and remembers its tip."""
 
+    # High-volume records nobody needs Wagtail's "usage" report for: keep them out of its reference index.
+    wagtail_reference_index_ignore = True
+
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="0" * 64)
 
@@ -553,6 +572,9 @@ class AuditChainHead(models.Model):
 
 class AuditEntry(models.Model):
     """One state change. Append-only; each entry's hash covers its content and its predecessor's hash."""
+
+    # High-volume records nobody needs Wagtail's "usage" report for: keep them out of its reference index.
+    wagtail_reference_index_ignore = True
 
     seq = models.PositiveBigIntegerField(unique=True, editable=False)
     created_at = models.DateTimeField(editable=False, db_index=True)

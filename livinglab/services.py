@@ -280,9 +280,11 @@ def give_consent(
     explicit_purposes: Iterable[ConsentPurpose] = (),
     guardian: Person | None = None,
     evidence: dict | None = None,
+    send_receipt: bool = True,
 ) -> list[ConsentRecord]:
     """Record consent to each of ``purposes`` under ``version``. A minor's consent must come from a
-    guardian; special-category purposes (health) need explicit consent. Already active ones are kept."""
+    guardian; special-category purposes (health) need explicit consent. Already active ones are kept.
+    A receipt is e-mailed unless ``send_receipt`` is False (it stays downloadable from the consent page)."""
     version = ConsentDocumentVersion.objects.select_for_update(no_key=True).get(pk=version.pk)
     purposes = list(purposes)
     if not purposes:
@@ -345,7 +347,8 @@ def give_consent(
                     "by_guardian": guardian is not None,
                 },
             )
-            send_consent_receipt.delay_on_commit(record.pk)
+            if send_receipt:
+                send_consent_receipt.delay_on_commit(record.pk)
     return records
 
 
