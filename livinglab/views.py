@@ -70,6 +70,12 @@ def person_of(user) -> Person:
 # ------------------------------------------------------------------------------------------ workspaces
 
 
+def remember_workspace(request, slug: str | None) -> None:
+    """Land here next time; written only when it changes, so that reading a workspace writes nothing."""
+    if request.session.get(WORKSPACE_SESSION_KEY) != slug:
+        request.session[WORKSPACE_SESSION_KEY] = slug
+
+
 @login_required
 def workspace(request):
     """Land on the workspace used last, or the first one the user holds."""
@@ -85,7 +91,7 @@ def workspace(request):
 
 @login_required
 def participant_workspace(request):
-    request.session[WORKSPACE_SESSION_KEY] = None
+    remember_workspace(request, None)
     person = person_of(request.user)
     wards = list(Person.objects.filter(guardianships__guardian=person).order_by("full_name"))
     consents = (
@@ -116,7 +122,7 @@ def organisation_workspace(request, slug):
     organisation = get_object_or_404(Organisation, slug=slug)
     if not request.user.has_perm("livinglab.open_organisation_workspace", organisation):
         raise PermissionDenied(_("You are not a member of this organisation."))
-    request.session[WORKSPACE_SESSION_KEY] = organisation.slug
+    remember_workspace(request, organisation.slug)
     members = (
         Membership.objects.active()
         .filter(organisation=organisation)

@@ -174,7 +174,8 @@ class SaveVersionMixin:
     """Save the draft (and its purposes), then publish it if asked to: two services, one per change."""
 
     def save_instance(self):
-        version = services.save_draft_version(self.form.instance, acting_user=self.request.user)
+        # save(commit=False) writes nothing; it only makes save_m2m() available for the purposes.
+        version = services.save_draft_version(self.form.save(commit=False), acting_user=self.request.user)
         self.form.save_m2m()
         if self.form.cleaned_data.get("publish_now"):
             version = services.publish_version(version, acting_user=self.request.user)
