@@ -6,12 +6,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.admin.views.generic import CreateView, DeleteView, EditView
 from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.admin.viewsets.model import ModelViewSet
-from wagtail.admin.filters import WagtailFilterSet
 from wagtail.permission_policies.base import ModelPermissionPolicy
 
 from . import services
@@ -113,7 +113,7 @@ class MembershipCreateView(ServiceCreateView):
 
 
 class MembershipEndView(DeleteView):
-    """"Delete" ends the membership: the record stays for the audit trail."""
+    """ "Delete" ends the membership: the record stays for the audit trail."""
 
     def delete_action(self):
         services.end_membership(self.object, acting_user=self.request.user)
@@ -190,8 +190,10 @@ class VersionEditView(SaveVersionMixin, ServiceEditView):
     def dispatch(self, request, *args, **kwargs):
         version = self.model.objects.filter(pk=kwargs.get("pk")).first()
         if version is not None and not version.is_editable:
-            messages.warning(request, _("This version is published and can no longer be changed. "
-                                        "Add a new version instead."))
+            messages.warning(
+                request,
+                _("This version is published and can no longer be changed. Add a new version instead."),
+            )
             return redirect(self.index_url_name)
         return super().dispatch(request, *args, **kwargs)
 
@@ -202,7 +204,12 @@ class GroundRulesVersionViewSet(ModelViewSet):
     menu_label = _("Ground rules versions")
     add_view_class, edit_view_class = VersionCreateView, VersionEditView
     edit_handler = ObjectList(
-        [FieldPanel("rules"), FieldPanel("text"), FieldPanel("summary_of_changes"), FieldPanel("publish_now")],
+        [
+            FieldPanel("rules"),
+            FieldPanel("text"),
+            FieldPanel("summary_of_changes"),
+            FieldPanel("publish_now"),
+        ],
         base_form_class=VersionForm,
     )
     list_display = ["__str__", "status", "published_at", "text_sha256"]
@@ -215,8 +222,13 @@ class ConsentDocumentVersionViewSet(GroundRulesVersionViewSet):
     model = ConsentDocumentVersion
     menu_label = _("Consent document versions")
     edit_handler = ObjectList(
-        [FieldPanel("document"), FieldPanel("text"), FieldPanel("purposes", widget=forms.CheckboxSelectMultiple),
-         FieldPanel("summary_of_changes"), FieldPanel("publish_now")],
+        [
+            FieldPanel("document"),
+            FieldPanel("text"),
+            FieldPanel("purposes", widget=forms.CheckboxSelectMultiple),
+            FieldPanel("summary_of_changes"),
+            FieldPanel("publish_now"),
+        ],
         base_form_class=VersionForm,
     )
     list_filter = ["status", "document"]
