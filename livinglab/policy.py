@@ -12,7 +12,7 @@ ORG_ADMIN_ROLES = {Role.CLUSTER_MANAGER, Role.FIRM_ADMIN}
 
 def _active_memberships(user) -> list[Membership]:
     """Memberships of ``user``, read once per user object (a request's user lives for one request)."""
-    if not user.is_authenticated:
+    if not user.is_authenticated or not user.is_active:
         return []
     cached = getattr(user, "_active_memberships", None)
     if cached is None:
@@ -35,7 +35,7 @@ def is_cluster_staff(user) -> bool:
 
 @rules.predicate
 def is_platform_admin(user) -> bool:
-    return user.is_authenticated and user.is_superuser
+    return user.is_authenticated and user.is_active and user.is_superuser
 
 
 @rules.predicate
@@ -102,8 +102,16 @@ rules.add_perm("livinglab.give_consent_for", is_own_person | is_guardian_of)
 
 # Wagtail admin: cluster staff run the platform; each model permission Wagtail asks for is decided here.
 rules.add_perm("wagtailadmin.access_admin", staff)
-for model in ("organisation", "enterprisegroup", "membership", "groundrules", "groundrulesversion",
-              "consentpurpose", "consentdocument", "consentdocumentversion"):
+for model in (
+    "organisation",
+    "enterprisegroup",
+    "membership",
+    "groundrules",
+    "groundrulesversion",
+    "consentpurpose",
+    "consentdocument",
+    "consentdocumentversion",
+):
     for action in ("view", "add", "change"):
         rules.add_perm(f"livinglab.{action}_{model}", staff)
 rules.add_perm("livinglab.delete_membership", staff)
@@ -115,4 +123,6 @@ def visible_organisations(user):
     """Organisations whose workspace ``user`` may open."""
     if is_platform_admin(user):
         return Organisation.objects.all()
-    return Organisation.objects.filter(Q(memberships__user=user, memberships__ended_at__isnull=True)).distinct()
+    return Organisation.objects.filter(
+        Q(memberships__user=user, memberships__ended_at__isnull=True)
+    ).distinct()

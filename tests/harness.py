@@ -108,9 +108,8 @@ def main(argv: list[str]) -> int:
     sqlite = pytest("SQLite", base_env, argv)
     with postgres_server() as url:
         postgresql = pytest("PostgreSQL", {**base_env, "DATABASE_URL": url}, argv)
-    print(
-        f"\nSQLite: {'passed' if sqlite == 0 else 'FAILED'}; PostgreSQL: {'passed' if postgresql == 0 else 'FAILED'}"
-    )
+    verdict = {0: "passed"}
+    print(f"\nSQLite: {verdict.get(sqlite, 'FAILED')}; PostgreSQL: {verdict.get(postgresql, 'FAILED')}")
     return sqlite or postgresql
 
 

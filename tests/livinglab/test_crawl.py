@@ -1,0 +1,431 @@
+"""Crawl every page of the site as every persona: no page may fail with a server error, and nobody may
+see a page they are not allowed to see.
+
+The URLs are discovered by walking the project's URL resolver, so that a new page is crawled without
+editing this file. What is crawled:
+
+* every route outside the Wagtail admin: our own views, django-allauth's account and two-step pages,
+  the public site (Wagtail's page server), documents and language switching;
+* in the Wagtail admin: every route of the admin viewsets whose model belongs to one of our apps
+  (discovered from the views' ``model``), plus the admin's top pages (dashboard, page explorer, the
+  home page's editor). Wagtail's own admin screens (images, workflows, reports, …) belong to Wagtail.
+
+Path parameters are filled with ids of real objects created here, and with an id that does not exist.
+"""
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.test import Client
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
+from django.urls.converters import IntConverter, SlugConverter
+from django.urls.resolvers import RoutePattern
+from wagtail.models import Page
+
+from livinglab import services
+from livinglab.factories import PersonFactory, UserFactory
+from livinglab.models import (
+    AuditEntry,
+    ConsentDocumentVersion,
+    ConsentRecord,
+    EnterpriseGroup,
+    GroundRulesVersion,
+    Organisation,
+    VersionStatus,
+)
+from tests.conftest import with_totp
+
+PROJECT_APPS = {"livinglab", "cms", "pilots", "vouchers", "procurement"}
+ADMIN_PREFIX = "/admin/"
+# Wagtail admin pages that are not a viewset of ours but show our content: dashboard, page explorer,
+# the explorer and the editor of our home page.
+WAGTAIL_ADMIN_PAGES = {
+    "wagtailadmin_home",
+    "wagtailadmin_explore_root",
+    "wagtailadmin_explore",
+    "wagtailadmin_pages:edit",
+}
+SKIPPED = {
+    "account_logout": "signs the crawling user out; the sign-out form is tested with allauth",
+    "consent_withdraw": "POST-only (GET answers 405); withdrawal is tested in test_views.py",
+}
+MISSING_INT = 999_999
+MISSING_TEXT = "no-such-thing"
+FALLBACK_INTS = (1, 2, 3)
+
+PERSONAS = ["anonymous", "participant", "sme_admin", "staff_user", "procurer", "funder", "superuser"]
+ADMINS = {"staff_user", "superuser"}
+# Admin screens of these models are for superusers only, not for cluster staff.
+SUPERUSER_ONLY_MODELS = {"user"}
+
+# What each admin view needs (Wagtail's generic views), and what our models allow in the admin.
+ADMIN_VIEW_NEEDS = {
+    "index": {"add", "change", "delete", "view"},
+    "index_results": {"add", "change", "delete", "view"},
+    "inspect": {"add", "change", "delete", "view"},
+    "add": {"add"},
+    "edit": {"change"},
+    "delete": {"delete"},
+    "history": {"add", "change", "delete"},
+    "history_results": {"add", "change", "delete"},
+    "usage": {"change"},
+}
+ADMIN_ACTIONS_ALLOWED = {
+    "organisation": {"add", "change", "view"},
+    "enterprisegroup": {"add", "change", "view"},
+    "membership": {"add", "view", "delete"},
+    "groundrules": {"add", "change", "view"},
+    "groundrulesversion": {"add", "change", "view"},
+    "consentpurpose": {"add", "change", "view"},
+    "consentdocument": {"add", "change", "view"},
+    "consentdocumentversion": {"add", "change", "view"},
+    # Written only by services: nobody, not even a superuser, adds, edits or deletes them here.
+    "groundrulesacceptance": {"view"},
+    "consentrecord": {"view"},
+    "auditentry": {"view"},
+}
+
+
+# ------------------------------------------------------------------------------------------- discovery
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str  # "namespace:name"
+    pattern: str
+    module: str
+    params: tuple[tuple[str, object], ...]  # (name, converter or None for a regex group)
+    positional: int  # number of unnamed regex groups
+    model: type | None  # the model of an admin viewset's view
+
+    @property
+    def is_admin(self) -> bool:
+        return self.pattern.startswith(ADMIN_PREFIX)
+
+    @property
+    def view_name(self) -> str:
+        return self.name.rsplit(":", 1)[-1]
+
+
+def _params(pattern) -> tuple[list[tuple[str, object]], int]:
+    if isinstance(pattern, RoutePattern):
+        return list(pattern.converters.items()), 0
+    regex = pattern.regex
+    return [(name, None) for name in regex.groupindex], regex.groups - len(regex.groupindex)
+
+
+def walk(resolver, prefix="/", namespaces=(), params=(), positional=0):
+    for entry in resolver.url_patterns:
+        own, unnamed = _params(entry.pattern)
+        text = prefix + str(entry.pattern).lstrip("^").rstrip("$")
+        if isinstance(entry, URLResolver):
+            yield from walk(
+                entry,
+                text,
+                (*namespaces, entry.namespace) if entry.namespace else namespaces,
+                (*params, *own),
+                positional + unnamed,
+            )
+        elif isinstance(entry, URLPattern):
+            callback = entry.callback
+            model = getattr(callback, "view_initkwargs", {}).get("model") or getattr(
+                getattr(callback, "view_class", None), "model", None
+            )
+            yield Route(
+                name=":".join((*namespaces, entry.name)) if entry.name else "",
+                pattern=text,
+                module=getattr(callback, "__module__", "") or "",
+                params=(*params, *own),
+                positional=positional + unnamed,
+                model=model if isinstance(model, type) else None,
+            )
+
+
+def our_admin_namespaces(routes) -> set[str]:
+    return {
+        r.name.rsplit(":", 1)[0]
+        for r in routes
+        if r.is_admin and ":" in r.name and r.model is not None and r.model._meta.app_label in PROJECT_APPS
+    }
+
+
+def discover() -> list[Route]:
+    routes = list(walk(get_resolver()))
+    ours = our_admin_namespaces(routes)
+    selected = []
+    for route in routes:
+        if route.view_name in SKIPPED or route.name in SKIPPED:
+            continue
+        if not route.is_admin or route.name in WAGTAIL_ADMIN_PAGES or route.name.rsplit(":", 1)[0] in ours:
+            selected.append(route)
+    return selected
+
+
+ROUTES = discover()
+
+
+# --------------------------------------------------------------------------------------------- world
+
+
+@dataclass
+class World:
+    users: dict = field(default_factory=dict)
+    memberships: dict = field(default_factory=dict)  # persona → organisation slugs
+    objects: dict = field(default_factory=dict)  # route name → [(object, owner persona or None)]
+    page_ids: list = field(default_factory=list)
+    slugs: list = field(default_factory=list)
+
+
+@pytest.fixture
+def world(
+    participant,
+    sme_admin,
+    staff_user,
+    procurer,
+    funder,
+    sme,
+    other_sme,
+    cluster,
+    authority,
+    agency,
+    platform_rules,
+    consent_form,
+    give,
+):
+    superuser = with_totp(UserFactory(email="root@example.org", is_superuser=True, is_staff=True))
+    neighbour = PersonFactory(user=UserFactory(email="neighbour@example.org")).user
+    world = World(
+        users={
+            "participant": participant,
+            "sme_admin": sme_admin,
+            "staff_user": staff_user,
+            "procurer": procurer,
+            "funder": funder,
+            "superuser": superuser,
+        }
+    )
+    world.memberships = {
+        "participant": set(),
+        "sme_admin": {sme.slug},
+        "staff_user": {cluster.slug},
+        "procurer": {authority.slug},
+        "funder": {agency.slug},
+        "superuser": set(),
+    }
+    records = [
+        (give(participant.person), "participant"),
+        (give(sme_admin.person, "recording"), "sme_admin"),
+        (give(neighbour.person), "neighbour"),
+    ]
+    acceptances = [
+        (
+            services.accept_ground_rules(platform_rules, organisation=None, acting_user=participant),
+            "participant",
+        ),
+        (services.accept_ground_rules(platform_rules, organisation=sme, acting_user=sme_admin), "sme_admin"),
+    ]
+    # A replaced version of each document, so that the "replaced" pages are crawled as well.
+    for old in (platform_rules, consent_form):
+        parent = {"rules": old.rules} if isinstance(old, GroundRulesVersion) else {"document": old.document}
+        draft = services.save_draft_version(
+            type(old)(text="Revised text.", number=0, **parent), acting_user=staff_user
+        )
+        if isinstance(old, ConsentDocumentVersion):
+            draft.purposes.set(old.purposes.all())
+        services.publish_version(draft, acting_user=staff_user)
+    services.withdraw_consent(records[2][0], channel="online", acting_user=neighbour)
+    # Drafts (their admin edit forms), and a linked-enterprise group.
+    services.save_draft_version(
+        GroundRulesVersion(rules=platform_rules.rules, text="Draft.", number=0), acting_user=staff_user
+    )
+    draft = services.save_draft_version(
+        ConsentDocumentVersion(document=consent_form.document, text="Draft.", number=0),
+        acting_user=staff_user,
+    )
+    draft.purposes.set(consent_form.purposes.all())
+    sme.group = services.save_enterprise_group(EnterpriseGroup(name="Breizh Holding"), acting_user=staff_user)
+    services.save_organisation(sme, acting_user=staff_user)
+    world.objects = {
+        "consent_receipt": records,
+        "ground_rules_receipt": acceptances,
+        "ground_rules_detail": [(v, None) for v in GroundRulesVersion.objects.all()],
+        "consent_give": [(v, None) for v in ConsentDocumentVersion.objects.all()],
+        "organisation_workspace": [(o, None) for o in Organisation.objects.all()],
+    }
+    world.page_ids = list(Page.objects.values_list("pk", flat=True))
+    world.slugs = list(Organisation.objects.values_list("slug", flat=True))
+    assert GroundRulesVersion.objects.filter(status=VersionStatus.RETIRED).exists()
+    assert AuditEntry.objects.exists() and ConsentRecord.objects.count() == 3
+    return world
+
+
+# ------------------------------------------------------------------------------------------- requests
+
+
+@dataclass(frozen=True)
+class Visit:
+    url: str
+    route: Route
+    obj: object = None  # the real object in the URL, if any
+    owner: str | None = None
+
+
+def _missing(converter) -> object:
+    return MISSING_INT if isinstance(converter, IntConverter) or converter is None else MISSING_TEXT
+
+
+def _value(obj, converter):
+    return obj.slug if isinstance(converter, SlugConverter) else obj.pk
+
+
+def visits_for(route: Route, world: World) -> list[Visit]:
+    """The URLs to request for one route: one per real object it can show, and one that does not exist."""
+    if route.name == "wagtail_serve":
+        return [Visit("/", route), Visit(f"/{MISSING_TEXT}/", route)]
+    names = [name for name, _ in route.params]
+    converters = dict(route.params)
+    if not names and not route.positional:
+        return [Visit(reverse(route.name), route)]
+    candidates: list[tuple[object, str | None]] = []
+    if len(names) == 1 and not route.positional:
+        if route.model is not None:
+            pks = list(route.model._default_manager.order_by("pk").values_list("pk", flat=True))
+            candidates = (
+                [(route.model._default_manager.get(pk=pk), None) for pk in {pks[0], pks[-1]}] if pks else []
+            )
+        elif route.name in world.objects:
+            candidates = world.objects[route.name]
+        elif "page" in names[0]:
+            candidates = [(Page.objects.get(pk=pk), None) for pk in world.page_ids]
+    visits = [
+        Visit(reverse(route.name, kwargs={names[0]: _value(obj, converters[names[0]])}), route, obj, owner)
+        for obj, owner in candidates
+    ]
+    if not candidates and is_ours(route) and not route.positional:
+        # A new page of ours that this crawl has no objects for yet: try the first ids of every table
+        # (each holds a few rows here), or the organisations' slugs.
+        for value in FALLBACK_INTS if isinstance(converters[names[0]], IntConverter) else world.slugs:
+            visits.append(Visit(reverse(route.name, kwargs=dict.fromkeys(names, value)), route))
+    try:
+        if route.positional:
+            args = [str(MISSING_INT)] * route.positional
+            url = reverse(route.name, args=args)
+        else:
+            url = reverse(route.name, kwargs={n: _missing(converters[n]) for n in names})
+    except NoReverseMatch:
+        url = reverse(route.name, kwargs=dict.fromkeys(names, MISSING_TEXT))
+    visits.append(Visit(url, route))
+    return visits
+
+
+# ------------------------------------------------------------------------------------------- expectations
+
+# Our views anybody may open; every other view of our apps requires signing in (a new public page must
+# be added here, so that a page meant for members cannot go public by accident).
+PUBLIC_VIEWS = {"healthz", "mfa_required"}
+# Our pages without parameters that every signed-in persona opens.
+EVERYONES_PAGES = {"participant_workspace", "ground_rules_list", "consent_overview"}
+
+
+def is_ours(route: Route) -> bool:
+    return route.module.split(".")[0] in PROJECT_APPS
+
+
+def expectation(persona: str, visit: Visit, world: World) -> str | None:
+    """What ``persona`` must get: "granted" (200), "refused" (anything but 200) or None (no server error)."""
+    route, obj = visit.route, visit.obj
+    if route.is_admin:
+        return admin_expectation(persona, visit)
+    if not is_ours(route) or route.view_name in PUBLIC_VIEWS:
+        return None
+    if persona == "anonymous":
+        return "refused"
+    if route.view_name in EVERYONES_PAGES:
+        return "granted"
+    if obj is None:
+        return None
+    if route.view_name in {"consent_receipt", "ground_rules_receipt"}:
+        return "granted" if visit.owner == persona or persona in ADMINS else "refused"
+    if route.view_name == "organisation_workspace":
+        return "granted" if obj.slug in world.memberships[persona] or persona == "superuser" else "refused"
+    if route.view_name in {"ground_rules_detail", "consent_give"}:
+        return "granted" if obj.status == VersionStatus.PUBLISHED else None
+    return None
+
+
+def admin_expectation(persona: str, visit: Visit) -> str | None:
+    route = visit.route
+    if persona not in ADMINS:
+        return "refused"
+    model_name = route.model._meta.model_name if route.model is not None else None
+    if model_name in SUPERUSER_ONLY_MODELS:
+        return None if persona == "superuser" else "refused"
+    needs = ADMIN_VIEW_NEEDS.get(route.view_name)
+    allowed = ADMIN_ACTIONS_ALLOWED.get(model_name)
+    if needs is None or allowed is None:
+        return None
+    if not needs & allowed:
+        return "refused"
+    if route.view_name in {"index", "index_results"} or (
+        visit.obj is not None and route.view_name == "inspect"
+    ):
+        return "granted"
+    return None
+
+
+# ------------------------------------------------------------------------------------------------ tests
+
+
+def test_the_crawl_finds_our_pages_and_admin_viewsets():
+    names = {route.name for route in ROUTES}
+    assert {
+        "healthz",
+        "participant_workspace",
+        "organisation_workspace",
+        "consent_receipt",
+        "ground_rules_receipt",
+        "mfa_required",
+        "account_login",
+        "mfa_index",
+        "wagtailadmin_home",
+        "wagtailadmin_explore_root",
+        "wagtail_serve",
+    } <= names
+    assert {
+        "audit",
+        "organisation",
+        "membership",
+        "consentrecord",
+        "groundrulesacceptance",
+        "groundrulesversion",
+        "consentdocumentversion",
+    } <= our_admin_namespaces(list(walk(get_resolver())))
+    assert {"audit:index", "audit:edit", "consentrecord:edit", "organisation:edit"} <= names
+    assert not {"consent_withdraw", "account_logout"} & names
+    assert all(route.name for route in ROUTES), "every crawled route needs a name to be reversed"
+    # Wagtail's own admin screens are left to Wagtail; our admin covers every model it registers.
+    assert not any(route.name.startswith(("wagtailimages:", "wagtailadmin_workflows:")) for route in ROUTES)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_every_page_answers_without_server_error_and_refuses_what_the_persona_may_not_see(persona, world):
+    client = Client()
+    client.raise_request_exception = False
+    if persona != "anonymous":
+        client.force_login(world.users[persona])
+    problems, crawled = [], 0
+    for route in ROUTES:
+        for visit in visits_for(route, world):
+            response = client.get(visit.url)
+            crawled += 1
+            expected = expectation(persona, visit, world)
+            if response.status_code >= 500:
+                problems.append(f"{visit.url} answered {response.status_code}")
+            elif expected == "refused" and response.status_code == 200:
+                problems.append(f"{visit.url} was shown, but a {persona} may not see it")
+            elif expected == "granted" and response.status_code != 200:
+                problems.append(f"{visit.url} answered {response.status_code}, but a {persona} may see it")
+    assert crawled > 100
+    assert not problems, f"{len(problems)} of {crawled} pages went wrong for {persona}:\n" + "\n".join(
+        problems
+    )
