@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import services
+from .charts import horizontal_bars
 from .errors import DomainError
 from .forms import AcceptGroundRulesForm, GiveConsentForm
 from .models import (
@@ -142,11 +143,18 @@ def organisation_workspace(request, slug):
     if organisation.kind == Organisation.Kind.CLUSTER and is_cluster_staff(request.user):
         audit = AuditEntry.objects.select_related("organisation", "content_type").order_by("-seq")
         context["audit_entries"] = paginate(request, audit, per_page=15, param="audit")
+        by_purpose = list(
+            ConsentRecord.objects.active()
+            .values_list("purpose__name")
+            .annotate(n=Count("pk"))
+            .order_by("-n", "purpose__name")
+        )
         context["platform_counts"] = {
             "organisations": Organisation.objects.count(),
             "people": Person.objects.count(),
-            "active_consents": ConsentRecord.objects.active().count(),
+            "active_consents": sum(n for _, n in by_purpose),
         }
+        context["consents_chart"] = horizontal_bars(by_purpose)
     return render(request, "livinglab/workspace_organisation.html", context)
 
 

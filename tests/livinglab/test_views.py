@@ -444,3 +444,22 @@ def test_a_draft_ground_rules_version_is_not_offered_for_acceptance(participant)
     response = signed_in(participant).get(reverse("ground_rules_detail", args=[draft.pk]))
     assert response.status_code == 410
     assert "Draft rules" in response.content.decode()
+
+
+def test_cluster_staff_see_active_consents_by_purpose_as_a_chart_with_its_data(
+    client, staff_user, give, purposes
+):
+    from livinglab.factories import PersonFactory
+
+    for person in [PersonFactory() for _ in range(3)]:
+        give(person, "participation")
+    withdrawn = give(PersonFactory(), "recording")
+    services.withdraw_consent(withdrawn, channel="online", acting_user=withdrawn.person.user)
+    client.force_login(staff_user)
+    html = client.get(
+        reverse("organisation_workspace", args=[staff_user.memberships.get().organisation.slug])
+    )
+    page = html.content.decode()
+    assert 'role="img"' in page and "Active consents by purpose" in page
+    assert '<th scope="row">Taking part in studies</th><td>3</td>' in page
+    assert "Audio and video recording</th>" not in page  # its only consent was withdrawn
