@@ -16,7 +16,6 @@ from .models import (
     ConsentPurpose,
     ConsentRecord,
     DocumentVersion,
-    EnterpriseGroup,
     GroundRulesAcceptance,
     GroundRulesVersion,
     Guardianship,
@@ -73,32 +72,19 @@ def add_guardian(ward: Person, *, guardian: Person, relationship: str, acting_us
 
 
 @transaction.atomic
-def save_organisation(organisation: Organisation, *, acting_user: User) -> Organisation:
-    """Create or update an organisation's details (as validated by its form)."""
-    created = organisation.pk is None
-    organisation.full_clean()
-    organisation.save()
+def save_reference_data(obj, *, acting_user: User):
+    """Create or update reference data edited by staff as a whole form: an organisation, a linked-enterprise
+    group, a consent purpose, a ground rules set or consent document (title and scope)."""
+    created = obj.pk is None
+    obj.full_clean()
+    obj.save()
     audit.record(
-        "livinglab.organisation.create" if created else "livinglab.organisation.update",
+        f"livinglab.{obj._meta.model_name}." + ("create" if created else "update"),
         actor=acting_user,
-        obj=organisation,
-        organisation=organisation,
+        obj=obj,
+        organisation=obj if isinstance(obj, Organisation) else None,
     )
-    return organisation
-
-
-@transaction.atomic
-def save_enterprise_group(group: EnterpriseGroup, *, acting_user: User) -> EnterpriseGroup:
-    """Create or rename a linked-enterprise group."""
-    created = group.pk is None
-    group.full_clean()
-    group.save()
-    audit.record(
-        "livinglab.enterprisegroup.create" if created else "livinglab.enterprisegroup.update",
-        actor=acting_user,
-        obj=group,
-    )
-    return group
+    return obj
 
 
 @transaction.atomic
@@ -368,29 +354,3 @@ def withdraw_consent(record: ConsentRecord, *, channel: str, acting_user: User) 
         )
         transaction.on_commit(lambda: signals.consent_withdrawn.send(ConsentRecord, record_id=record.pk))
     return withdrawn == 1
-
-
-def save_consent_purpose(purpose: ConsentPurpose, *, acting_user: User) -> ConsentPurpose:
-    """Create or update a consent purpose (its text only matters once a published version uses it)."""
-    with transaction.atomic():
-        created = purpose.pk is None
-        purpose.full_clean()
-        purpose.save()
-        audit.record(
-            "livinglab.consentpurpose." + ("create" if created else "update"), actor=acting_user, obj=purpose
-        )
-    return purpose
-
-
-def save_scoped_document(document, *, acting_user: User):
-    """Create or update a ground rules set or consent document (title and scope)."""
-    with transaction.atomic():
-        created = document.pk is None
-        document.full_clean()
-        document.save()
-        audit.record(
-            f"livinglab.{document._meta.model_name}." + ("create" if created else "update"),
-            actor=acting_user,
-            obj=document,
-        )
-    return document

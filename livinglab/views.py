@@ -50,6 +50,13 @@ def client_ip(request) -> str | None:
     return get_account_adapter(request).get_client_ip(request) or None
 
 
+def version_replaced(request, old, current, url_name: str):
+    """An old link to a replaced version explains itself and points to the current one (410 Gone)."""
+    current_url = reverse(url_name, args=[current.pk]) if current else None
+    context = {"old": old, "current_url": current_url}
+    return render(request, "livinglab/document_replaced.html", context, status=410)
+
+
 def healthz(request):
     """The cheapest page the stack can serve: a liveness probe, and the benchmarks' floor."""
     return HttpResponse("ok", content_type="text/plain")
@@ -189,15 +196,7 @@ def ground_rules_detail(request, pk):
     version = get_object_or_404(GroundRulesVersion.objects.select_related("rules"), pk=pk)
     if version.status != VersionStatus.PUBLISHED:
         current = GroundRulesVersion.objects.current().filter(rules=version.rules).first()
-        return render(
-            request,
-            "livinglab/document_replaced.html",
-            {
-                "old": version,
-                "current_url": reverse("ground_rules_detail", args=[current.pk]) if current else None,
-            },
-            status=410,
-        )
+        return version_replaced(request, version, current, "ground_rules_detail")
     organisations = visible_organisations(request.user)
     form = AcceptGroundRulesForm(
         request.POST or None, organisations=organisations, initial={"text_sha256": version.text_sha256}
@@ -277,15 +276,7 @@ def consent_give(request, pk):
         current = ConsentDocumentVersion.objects.filter(
             document=version.document, status=VersionStatus.PUBLISHED
         ).first()
-        return render(
-            request,
-            "livinglab/document_replaced.html",
-            {
-                "old": version,
-                "current_url": reverse("consent_give", args=[current.pk]) if current else None,
-            },
-            status=410,
-        )
+        return version_replaced(request, version, current, "consent_give")
     me = person_of(request.user)
     wards = list(Person.objects.filter(guardianships__guardian=me).order_by("full_name"))
     form = GiveConsentForm(request.POST or None, version=version, wards=wards)

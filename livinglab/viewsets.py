@@ -67,23 +67,22 @@ class ServiceEditView(ServiceSaveMixin, EditView):
     pass
 
 
-def service_views(service):
-    """The create and edit view classes bound to one save service."""
-    create = type("CreateView", (ServiceCreateView,), {"service": staticmethod(service)})
-    edit = type("EditView", (ServiceEditView,), {"service": staticmethod(service)})
-    return create, edit
+class ReferenceCreateView(ServiceCreateView):
+    service = staticmethod(services.save_reference_data)
+
+
+class ReferenceEditView(ServiceEditView):
+    service = staticmethod(services.save_reference_data)
 
 
 # ---------------------------------------------------------------------------------------- organisations
-
-OrgCreate, OrgEdit = service_views(services.save_organisation)
 
 
 class OrganisationViewSet(ModelViewSet):
     model = Organisation
     icon = "group"
     menu_label = _("Organisations")
-    add_view_class, edit_view_class = OrgCreate, OrgEdit
+    add_view_class, edit_view_class = ReferenceCreateView, ReferenceEditView
     form_fields = ["name", "slug", "kind", "country", "region", "sector", "size", "group", "website"]
     list_display = ["name", "kind", "country", "region", "sector", "group"]
     list_filter = ["kind", "country", "size"]
@@ -92,14 +91,11 @@ class OrganisationViewSet(ModelViewSet):
     inspect_view_enabled = True
 
 
-GroupCreate, GroupEdit = service_views(services.save_enterprise_group)
-
-
 class EnterpriseGroupViewSet(ModelViewSet):
     model = EnterpriseGroup
     icon = "link"
     menu_label = _("Linked-enterprise groups")
-    add_view_class, edit_view_class = GroupCreate, GroupEdit
+    add_view_class, edit_view_class = ReferenceCreateView, ReferenceEditView
     form_fields = ["name"]
     list_display = ["name"]
     search_fields = ["name"]
@@ -142,7 +138,6 @@ class MembershipViewSet(ModelViewSet):
 
 # ---------------------------------------------------------------------------- ground rules and consent
 
-DocCreate, DocEdit = service_views(services.save_scoped_document)
 SCOPE_FIELDS = ["title", "scope_kind", "channel", "content_type", "object_id"]
 
 
@@ -150,7 +145,7 @@ class GroundRulesViewSet(ModelViewSet):
     model = GroundRules
     icon = "doc-full"
     menu_label = _("Ground rules")
-    add_view_class, edit_view_class = DocCreate, DocEdit
+    add_view_class, edit_view_class = ReferenceCreateView, ReferenceEditView
     form_fields = SCOPE_FIELDS
     list_display = ["title", "scope_kind", "channel"]
     list_filter = ["scope_kind", "channel"]
@@ -234,14 +229,11 @@ class ConsentDocumentVersionViewSet(GroundRulesVersionViewSet):
     list_filter = ["status", "document"]
 
 
-PurposeCreate, PurposeEdit = service_views(services.save_consent_purpose)
-
-
 class ConsentPurposeViewSet(ModelViewSet):
     model = ConsentPurpose
     icon = "tick-inverse"
     menu_label = _("Consent purposes")
-    add_view_class, edit_view_class = PurposeCreate, PurposeEdit
+    add_view_class, edit_view_class = ReferenceCreateView, ReferenceEditView
     form_fields = ["code", "name", "description", "special_category"]
     list_display = ["name", "code", "special_category"]
     copy_view_enabled = False

@@ -182,7 +182,7 @@ def test_the_audit_trail_lists_entries_and_filters_them_by_action_prefix(coordin
     services.end_membership(member, acting_user=staff_user)
     renamed = OrganisationFactory(name="Armor Robotics", kind=Organisation.Kind.SME)
     renamed.name = "Armor Robotics SAS"
-    services.save_organisation(renamed, acting_user=staff_user)
+    services.save_reference_data(renamed, acting_user=staff_user)
 
     response = coordinator_client.get(reverse("audit:index"))
     assert response.status_code == 200

@@ -243,8 +243,8 @@ def world(
         acting_user=staff_user,
     )
     draft.purposes.set(consent_form.purposes.all())
-    sme.group = services.save_enterprise_group(EnterpriseGroup(name="Breizh Holding"), acting_user=staff_user)
-    services.save_organisation(sme, acting_user=staff_user)
+    sme.group = services.save_reference_data(EnterpriseGroup(name="Breizh Holding"), acting_user=staff_user)
+    services.save_reference_data(sme, acting_user=staff_user)
     world.objects = {
         "consent_receipt": records,
         "ground_rules_receipt": acceptances,

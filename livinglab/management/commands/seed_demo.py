@@ -628,7 +628,7 @@ class Command(BaseCommand):
         self.admin = self.ensure_login(LOGINS[0])
         group = EnterpriseGroup.objects.filter(name=ENTERPRISE_GROUP).first()
         if group is None:
-            group = services.save_enterprise_group(
+            group = services.save_reference_data(
                 EnterpriseGroup(name=ENTERPRISE_GROUP), acting_user=self.admin
             )
         self.orgs = {
@@ -649,7 +649,7 @@ class Command(BaseCommand):
                 group=group if linked else None,
                 website=website,
             )
-            self.orgs[slug] = services.save_organisation(organisation, acting_user=self.admin)
+            self.orgs[slug] = services.save_reference_data(organisation, acting_user=self.admin)
 
     # --------------------------------------------------------------------------------------- logins
 
@@ -703,9 +703,7 @@ class Command(BaseCommand):
     def ensure_document(self, model, title: str, **scope) -> ScopedDocument:
         document = model.objects.filter(title=title).first()
         if document is None:
-            document = services.save_scoped_document(
-                model(title=title, **scope), acting_user=self.coordinator
-            )
+            document = services.save_reference_data(model(title=title, **scope), acting_user=self.coordinator)
         return document
 
     def publish(self, version, purposes=()):
@@ -722,7 +720,7 @@ class Command(BaseCommand):
         purposes = {p.code: p for p in ConsentPurpose.objects.filter(code__in=[row[0] for row in PURPOSES])}
         for code, name, description, special in PURPOSES:
             if code not in purposes:
-                purposes[code] = services.save_consent_purpose(
+                purposes[code] = services.save_reference_data(
                     ConsentPurpose(code=code, name=name, description=description, special_category=special),
                     acting_user=self.coordinator,
                 )
