@@ -78,3 +78,52 @@ def test_a_minor_needs_a_guardian_to_consent(participant, give, consent_form):
     record = give(child, acting_user=participant, guardian=parent)
     assert record.guardian == parent and record.guardian_relationship == "parent"
     assert services.has_active_consent(child, "participation")
+
+
+def test_channel_ground_rules_apply_only_to_activities_in_that_channel(participant, platform_rules):
+    from livinglab.models import Channel, ScopedDocument
+
+    b2g = GroundRulesVersionFactory(
+        rules__title="Contact with public buyers",
+        rules__scope_kind=ScopedDocument.ScopeKind.CHANNEL,
+        rules__channel=Channel.B2G,
+    )
+    services.accept_ground_rules(platform_rules, organisation=None, acting_user=participant)
+    services.require_ground_rules(participant, Channel.B2C)  # only the platform code applies: accepted
+    with pytest.raises(GroundRulesRequired) as refused:
+        services.require_ground_rules(participant, Channel.B2G)
+    assert refused.value.pending == [b2g]
+
+
+def test_rules_attached_to_one_object_apply_to_that_object_only(participant, sme, other_sme, platform_rules):
+    from django.contrib.contenttypes.models import ContentType
+
+    from livinglab.models import ScopedDocument
+
+    services.accept_ground_rules(platform_rules, organisation=None, acting_user=participant)
+    call_rules = GroundRulesVersionFactory(
+        rules__title="Rules of this call",
+        rules__scope_kind=ScopedDocument.ScopeKind.OBJECT,
+        rules__content_type=ContentType.objects.get_for_model(sme),
+        rules__object_id=sme.pk,
+    )
+    services.require_ground_rules(participant, other_sme)
+    with pytest.raises(GroundRulesRequired) as refused:
+        services.require_ground_rules(participant, sme)
+    assert refused.value.pending == [call_rules]
+
+
+def test_accepting_for_an_organisation_does_not_count_for_oneself_or_another_organisation(
+    sme_admin, sme, platform_rules
+):
+    services.accept_ground_rules(platform_rules, organisation=sme, acting_user=sme_admin)
+    services.require_ground_rules(sme_admin, organisation=sme)
+    with pytest.raises(GroundRulesRequired):
+        services.require_ground_rules(sme_admin)
+
+
+def test_accepting_twice_records_one_acceptance(participant, platform_rules):
+    first = services.accept_ground_rules(platform_rules, organisation=None, acting_user=participant)
+    second = services.accept_ground_rules(platform_rules, organisation=None, acting_user=participant)
+    assert first.pk == second.pk
+    assert first.text_sha256 == platform_rules.text_sha256
