@@ -1,4 +1,4 @@
-"""Accounts (django-allauth): mandatory verification, password reset, rate limits, MFA for privileged roles."""
+"""Accounts (django-allauth): mandatory verification, password reset, rate limits, MFA for staff roles."""
 
 import re
 
