@@ -1,4 +1,4 @@
-from .models import Membership
+from .policy import active_memberships
 
 
 def workspaces(request):
@@ -8,12 +8,10 @@ def workspaces(request):
         return {}
 
     def organisations():
-        seen, result = set(), []
-        for m in Membership.objects.active().filter(user=user).select_related("organisation"):
-            if m.organisation_id not in seen:
-                seen.add(m.organisation_id)
-                result.append(m.organisation)
-        return result
+        seen: dict[int, object] = {}
+        for m in active_memberships(user):
+            seen.setdefault(m.organisation_id, m.organisation)
+        return list(seen.values())
 
-    # Lazy: pages that do not show the switcher run no query.
+    # Lazy: pages that do not show the switcher run no query; the policy's per-request cache serves the rest.
     return {"my_organisations": organisations}

@@ -10,7 +10,7 @@ CLUSTER_ROLES = {Role.CLUSTER_MANAGER, Role.LAB_COORDINATOR}
 ORG_ADMIN_ROLES = {Role.CLUSTER_MANAGER, Role.FIRM_ADMIN}
 
 
-def _active_memberships(user) -> list[Membership]:
+def active_memberships(user) -> list[Membership]:
     """Memberships of ``user``, read once per user object (a request's user lives for one request)."""
     if not user.is_authenticated or not user.is_active:
         return []
@@ -22,14 +22,14 @@ def _active_memberships(user) -> list[Membership]:
 
 
 def roles_in(user, organisation) -> set[str]:
-    return {m.role for m in _active_memberships(user) if m.organisation_id == organisation.pk}
+    return {m.role for m in active_memberships(user) if m.organisation_id == organisation.pk}
 
 
 @rules.predicate
 def is_cluster_staff(user) -> bool:
     return any(
         m.role in CLUSTER_ROLES and m.organisation.kind == Organisation.Kind.CLUSTER
-        for m in _active_memberships(user)
+        for m in active_memberships(user)
     )
 
 
@@ -41,7 +41,7 @@ def is_platform_admin(user) -> bool:
 @rules.predicate
 def requires_mfa(user) -> bool:
     """Cluster staff, procurers, evaluators, compliance and funding officers must use MFA."""
-    return is_platform_admin(user) or any(m.role in PRIVILEGED_ROLES for m in _active_memberships(user))
+    return is_platform_admin(user) or any(m.role in PRIVILEGED_ROLES for m in active_memberships(user))
 
 
 @rules.predicate

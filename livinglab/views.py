@@ -28,7 +28,7 @@ from .models import (
     Person,
     VersionStatus,
 )
-from .policy import is_cluster_staff, visible_organisations
+from .policy import active_memberships, is_cluster_staff, visible_organisations
 from .receipts import consent_receipt, ground_rules_receipt
 from .workspaces import WORKSPACE_SESSION_KEY, workspace_kind
 
@@ -141,7 +141,7 @@ def organisation_workspace(request, slug):
         "organisation": organisation,
         "kind": workspace_kind(organisation),
         "members": paginate(request, members, param="members"),
-        "my_roles": Membership.objects.active().filter(user=request.user, organisation=organisation),
+        "my_roles": [m for m in active_memberships(request.user) if m.organisation_id == organisation.pk],
         "pending_rules": services.pending_ground_rules(request.user, organisation=organisation),
         "group_members": organisation.single_undertaking().exclude(pk=organisation.pk)
         if organisation.group_id
