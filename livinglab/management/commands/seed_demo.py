@@ -180,6 +180,19 @@ PURPOSES = [
 ADULT_PURPOSES = ("participation", "profile-data", "future-contact")
 CHILD_PURPOSES = ("participation", "profile-data")
 
+
+def unwrap(text: str) -> str:
+    """Join the source's hard-wrapped lines back into paragraphs and list items (the texts are kept
+    readable in this file; people read them on screens and in PDFs of any width)."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        if lines and lines[-1] and line and (line[0].isspace() or line[0].islower()):
+            lines[-1] = f"{lines[-1]} {line.strip()}"
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
 PANEL_FORM = "Living-lab panel participation"
 PANEL_FORM_TEXT = """\
 Armor Living Lab invites people of every age and background to help firms and public services design things
@@ -728,7 +741,7 @@ class Command(BaseCommand):
         self.panel_form = self.ensure_document(ConsentDocument, PANEL_FORM, **platform)
         if not self.panel_form.versions.exists():
             self.publish(
-                ConsentDocumentVersion(document=self.panel_form, text=PANEL_FORM_TEXT),
+                ConsentDocumentVersion(document=self.panel_form, text=unwrap(PANEL_FORM_TEXT)),
                 purposes=list(purposes.values()),
             )
         self.panel_version = self.panel_form.versions.get(status="published")
@@ -736,7 +749,7 @@ class Command(BaseCommand):
         self.step(_("Ground rules"))
         code = self.ensure_document(GroundRules, PLATFORM_CODE, **platform)
         if not code.versions.exists():
-            first = self.publish(GroundRulesVersion(rules=code, text=PLATFORM_CODE_V1))
+            first = self.publish(GroundRulesVersion(rules=code, text=unwrap(PLATFORM_CODE_V1)))
             # Accepted under version 1, then superseded: these people are asked to accept version 2.
             self.accept(
                 first,
@@ -752,7 +765,7 @@ class Command(BaseCommand):
             second = self.publish(
                 GroundRulesVersion(
                     rules=code,
-                    text=PLATFORM_CODE_V2,
+                    text=unwrap(PLATFORM_CODE_V2),
                     summary_of_changes="Adds rule 6: respect for participants and honest expectations.",
                 )
             )
@@ -772,7 +785,7 @@ class Command(BaseCommand):
             GroundRules, B2G_RULES, scope_kind=ScopedDocument.ScopeKind.CHANNEL, channel=Channel.B2G
         )
         if not b2g.versions.exists():
-            version = self.publish(GroundRulesVersion(rules=b2g, text=B2G_RULES_V1))
+            version = self.publish(GroundRulesVersion(rules=b2g, text=unwrap(B2G_RULES_V1)))
             self.accept(
                 version,
                 [
