@@ -27,7 +27,7 @@ def record(action: str, *, actor=None, obj=None, organisation=None, data: dict |
         action=action,
         content_type=ContentType.objects.get_for_model(obj) if obj is not None else None,
         object_id=str(obj.pk) if obj is not None else "",
-        object_repr=str(obj)[:200] if obj is not None else "",
+        object_repr=describe(obj),
         data=data or {},
         prev_hash=head.last_hash,
     )
@@ -35,6 +35,16 @@ def record(action: str, *, actor=None, obj=None, organisation=None, data: dict |
     entry.save()
     AuditChainHead.objects.filter(pk=head.pk).update(last_seq=entry.seq, last_hash=entry.hash)
     return entry
+
+
+def describe(obj) -> str:
+    """How an entry names its object. Records about people are named by type and id only, so that the trail
+    holds no personal data that erasure would have to reach (and the hash chain forbids editing)."""
+    if obj is None:
+        return ""
+    if getattr(obj, "audit_pseudonymous", False):
+        return f"{obj._meta.verbose_name} #{obj.pk}"
+    return str(obj)[:200]
 
 
 @dataclass(frozen=True)

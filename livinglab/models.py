@@ -68,6 +68,9 @@ class UserManager(BaseUserManager):
 class User(AbstractUser):
     """A login. Signs in with an e-mail address; the data subject behind it is its ``Person``."""
 
+    # Audit entries name it by type and id only (see livinglab.audit.describe).
+    audit_pseudonymous = True
+
     username = None
     email = models.EmailField(_("e-mail address"), unique=True)
 
@@ -89,6 +92,9 @@ class Person(models.Model):
 
     Most people have a login; minors and people enrolled on paper by an interest group may not.
     """
+
+    # Audit entries name it by type and id only (see livinglab.audit.describe).
+    audit_pseudonymous = True
 
     # High-volume records nobody needs Wagtail's "usage" report for: keep them out of its reference index.
     wagtail_reference_index_ignore = True
@@ -122,6 +128,9 @@ class Person(models.Model):
 
 class Guardianship(models.Model):
     """A guardian who consents for a minor and manages the minor's data."""
+
+    # Audit entries name it by type and id only (see livinglab.audit.describe).
+    audit_pseudonymous = True
 
     # High-volume records nobody needs Wagtail's "usage" report for: keep them out of its reference index.
     wagtail_reference_index_ignore = True
@@ -252,6 +261,10 @@ class MembershipQuerySet(models.QuerySet):
 
 
 class Membership(models.Model):
+    """A user's role in an organisation; ended, never deleted, so that history stays readable."""
+
+    # Audit entries name it by type and id only (see livinglab.audit.describe).
+    audit_pseudonymous = True
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("role"), max_length=30, choices=Role.choices)
@@ -403,6 +416,9 @@ class GroundRulesVersion(DocumentVersion):
 class GroundRulesAcceptance(models.Model):
     """Who accepted which version, for which organisation, when and how. Never edited."""
 
+    # Audit entries name it by type and id only (see livinglab.audit.describe).
+    audit_pseudonymous = True
+
     # High-volume records nobody needs Wagtail's "usage" report for: keep them out of its reference index.
     wagtail_reference_index_ignore = True
 
@@ -493,6 +509,9 @@ class ConsentRecordQuerySet(models.QuerySet):
 
 class ConsentRecord(models.Model):
     """One person's consent to one purpose under one version of a consent document."""
+
+    # Audit entries name it by type and id only (see livinglab.audit.describe).
+    audit_pseudonymous = True
 
     # High-volume records nobody needs Wagtail's "usage" report for: keep them out of its reference index.
     wagtail_reference_index_ignore = True

@@ -12,6 +12,8 @@ env = Env()
 env.read_env(BASE_DIR / ".env", recurse=False)
 
 VAR_DIR = env.path("LIVINGLAB_VAR_DIR", BASE_DIR / "var")
+# The embedded SQLite file, test databases and screenshots live here; a fresh clone has no var/ yet.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY", "")
