@@ -11,6 +11,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -104,6 +105,8 @@ def pytest(label: str, env: dict, args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
+    # Stopped from outside (CI time-out, kill): unwind so that the PostgreSQL server is stopped and removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     base_env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
     sqlite = pytest("SQLite", base_env, argv)
     with postgres_server() as url:
