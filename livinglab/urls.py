@@ -5,10 +5,13 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from vouchers.api import api as vouchers_api
+
 from . import views
 
 urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
+    path("api/vouchers/", vouchers_api.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("accounts/mfa-required/", views.mfa_required, name="mfa_required"),
@@ -26,6 +29,7 @@ urlpatterns = [
     path("consent/forms/<int:pk>/", views.consent_give, name="consent_give"),
     path("consent/records/<int:pk>/withdraw/", views.consent_withdraw, name="consent_withdraw"),
     path("consent/records/<int:pk>/receipt.pdf", views.consent_receipt_pdf, name="consent_receipt"),
+    path("vouchers/", include("vouchers.urls")),
 ]
 
 if settings.DEBUG:

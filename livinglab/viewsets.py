@@ -56,6 +56,8 @@ class ServiceSaveMixin:
             return super().form_valid(form)
         except (DomainError, ValidationError) as error:
             form.add_error(None, getattr(error, "message", None) or error.messages[0])
+            # Wagtail sets this only when the form itself is invalid; form_invalid() reads it.
+            self.produced_error_message = self.get_error_message()
             return self.form_invalid(form)
 
 

@@ -31,6 +31,7 @@ from .models import (
     de_minimis_headroom,
     de_minimis_window,
 )
+from .tasks import send_voucher_issued
 
 REVERSAL_WINDOW = timedelta(minutes=30)
 CODE_ATTEMPTS = 5
@@ -203,13 +204,14 @@ def issue_voucher(programme: Programme, holder: Person, *, acting_user: User | N
         organisation=programme.operator,
         data={"programme": programme.pk, "holder": holder.pk, "value": str(value)},
     )
+    send_voucher_issued.delay_on_commit(voucher.pk)
     return voucher
 
 
 # ------------------------------------------------------------------------------------------ redemption
 
 
-def _same_request(entry: LedgerEntry, voucher_id, amount, purchase_price, solution) -> bool:
+def same_request(entry: LedgerEntry, voucher_id, amount, purchase_price, solution) -> bool:
     return (
         entry.kind == LedgerEntry.Kind.REDEEM
         and entry.voucher_id == voucher_id
@@ -224,14 +226,14 @@ def _repeated(firm, key, voucher_id, amount, purchase_price, solution) -> Ledger
     previous = LedgerEntry.objects.filter(firm=firm, idempotency_key=key).first()
     if previous is None:
         return None
-    if _same_request(previous, voucher_id, amount, purchase_price, solution):
+    if same_request(previous, voucher_id, amount, purchase_price, solution):
         return previous
     raise VoucherError(
         _("This request key was already used for a different redemption; start a new redemption.")
     )
 
 
-def _refusal(voucher: Voucher, programme: Programme, firm: Organisation, now: datetime) -> str | None:
+def refusal_reason(voucher: Voucher, programme: Programme, firm: Organisation, now: datetime) -> str | None:
     # A firm outside the programme learns nothing more about the voucher than that.
     if not programme.approved_firm(firm):
         return _("%(firm)s does not take part in the programme %(programme)s.") % {
@@ -289,7 +291,7 @@ def redeem_voucher(
         return repeated
 
     programme = voucher.programme
-    reason = _refusal(voucher, programme, firm, now)
+    reason = refusal_reason(voucher, programme, firm, now)
     if reason:
         raise VoucherError(reason)
     if solution is not None and not (
@@ -554,3 +556,50 @@ def record_de_minimis_aid(
         data={"amount": str(amount), "granted_on": granted_on.isoformat(), "source": source},
     )
     return aid
+
+
+# ------------------------------------------------------------------------------- programmes and solutions
+
+
+@transaction.atomic
+def save_programme(programme: Programme, *, acting_user: User) -> Programme:
+    """Create or update a programme's settings; its status changes only through change_programme_status."""
+    created = programme.pk is None
+    if created:
+        programme.status = Programme.Status.DRAFT
+    else:
+        # Locked like issuance, so that the budget is never lowered below what is being committed.
+        current = Programme.objects.select_for_update(no_key=True).get(pk=programme.pk)
+        programme.status = current.status
+        committed = current.committed_budget()
+        if programme.total_budget is not None and programme.total_budget < committed:
+            raise VoucherError(
+                _("The budget cannot be less than the %(committed)s EUR already committed.")
+                % {"committed": _eur(committed)}
+            )
+    programme.full_clean()
+    programme.save()
+    audit.record(
+        "vouchers.programme." + ("create" if created else "update"),
+        actor=_user(acting_user),
+        obj=programme,
+        organisation=programme.operator,
+        data={"total_budget": str(programme.total_budget), "value_rule": programme.value_rule},
+    )
+    return programme
+
+
+@transaction.atomic
+def save_solution(solution: Solution, *, acting_user: User) -> Solution:
+    """Create or update a firm's solution (name, description, price, category)."""
+    created = solution.pk is None
+    solution.full_clean()
+    solution.save()
+    audit.record(
+        "vouchers.solution." + ("create" if created else "update"),
+        actor=_user(acting_user),
+        obj=solution,
+        organisation=solution.firm,
+        data={"price": str(solution.price)},
+    )
+    return solution

@@ -76,6 +76,19 @@ def test_issue_voucher_commits_its_face_value_and_writes_the_issue_entry(program
     assert voucher.code not in str(voucher)  # the code is a bearer secret, kept out of the audit trail
 
 
+def test_issue_voucher_mails_the_holder_their_voucher_pdf_once_committed(
+    programme, holder, staff_user, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    with django_capture_on_commit_callbacks(execute=True):
+        voucher = services.issue_voucher(programme, holder, acting_user=staff_user)
+    assert [m.to for m in mail.outbox] == [[holder.user.email]]
+    _filename, content, mimetype = mail.outbox[0].attachments[0]
+    assert mimetype == "application/pdf" and content.startswith(b"%PDF")
+    assert voucher.code not in mail.outbox[0].body  # the code travels only inside the PDF
+
+
 def test_issue_voucher_refuses_a_second_voucher_for_the_same_person(programme, holder, staff_user):
     services.issue_voucher(programme, holder, acting_user=staff_user)
     reason = refusal(services.issue_voucher, programme, holder, acting_user=staff_user)

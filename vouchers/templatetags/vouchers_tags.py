@@ -1,0 +1,55 @@
+from decimal import Decimal
+
+from django import template
+from django.db.models import Q
+from django.utils import formats
+from django.utils.translation import gettext as _
+
+from livinglab.models import Person
+
+from ..models import Voucher
+
+register = template.Library()
+
+WORKSPACE_LIMIT = 5
+
+
+@register.filter
+def eur(amount) -> str:
+    """An amount of money as people read it in their language: ``1,500.00 EUR``."""
+    if amount in (None, ""):
+        return ""
+    number = formats.number_format(Decimal(amount), decimal_pos=2, use_l10n=True, force_grouping=True)
+    return _("%(amount)s EUR") % {"amount": number}
+
+
+@register.filter
+def percent(rate) -> str:
+    """A rate such as 0.5 as ``50 %``."""
+    value = (Decimal(rate) * 100).normalize()
+    return _("%(rate)s %%") % {"rate": formats.number_format(value, use_l10n=True)}
+
+
+def held_vouchers(people):
+    """Vouchers held by ``people`` (a queryset of persons), newest first, with their balance annotated."""
+    return (
+        Voucher.objects.filter(holder__in=people.values("pk"))
+        .with_balance()
+        .select_related("programme", "holder")
+        .order_by("-issued_at", "-pk")
+    )
+
+
+def vouchers_of(user):
+    """Vouchers held by ``user``'s person or by the people ``user`` is guardian for."""
+    return held_vouchers(Person.objects.filter(Q(user=user) | Q(guardianships__guardian__user=user)))
+
+
+@register.inclusion_tag("vouchers/includes/my_vouchers.html")
+def my_vouchers(person):
+    """The workspace's "My vouchers": the person's and their wards' latest few, read in one query."""
+    if person is None:
+        return {"vouchers": [], "more": False}
+    people = Person.objects.filter(Q(pk=person.pk) | Q(guardianships__guardian=person))
+    vouchers = list(held_vouchers(people)[: WORKSPACE_LIMIT + 1])
+    return {"vouchers": vouchers[:WORKSPACE_LIMIT], "more": len(vouchers) > WORKSPACE_LIMIT}

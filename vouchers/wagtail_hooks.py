@@ -1,0 +1,14 @@
+from wagtail import hooks
+from wagtail.permissions import register_permission_policy
+
+from livinglab.viewsets import RulesPolicy
+
+from .viewsets import POLICIES, VouchersGroup
+
+for _model, _actions in POLICIES.items():
+    register_permission_policy(_model, RulesPolicy(_model, _actions))
+
+
+@hooks.register("register_admin_viewset")
+def register_viewsets():
+    return VouchersGroup()
