@@ -143,8 +143,11 @@ def decide_enrolment(enrolment: Enrolment, *, approve: bool, acting_user: User) 
 
 
 @transaction.atomic
-def issue_voucher(programme: Programme, holder: Person, *, acting_user: User | None) -> Voucher:
-    """Issue ``holder``'s voucher in ``programme``, committing its value from the budget."""
+def issue_voucher(
+    programme: Programme, holder: Person, *, acting_user: User | None, send_mail: bool = True
+) -> Voucher:
+    """Issue ``holder``'s voucher in ``programme``, committing its value from the budget. The holder is
+    e-mailed the voucher PDF after commit unless ``send_mail`` is False (it stays downloadable)."""
     now = timezone.now()
     programme = Programme.objects.select_for_update(no_key=True).get(pk=programme.pk)
     if not programme.accepts_applications(now):
@@ -204,7 +207,8 @@ def issue_voucher(programme: Programme, holder: Person, *, acting_user: User | N
         organisation=programme.operator,
         data={"programme": programme.pk, "holder": holder.pk, "value": str(value)},
     )
-    send_voucher_issued.delay_on_commit(voucher.pk)
+    if send_mail:
+        send_voucher_issued.delay_on_commit(voucher.pk)
     return voucher
 
 

@@ -1,6 +1,7 @@
 """The demo world: built once however often ``seed_demo`` runs, believable, usable with its logins."""
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group
@@ -27,6 +28,7 @@ from livinglab.models import (
     User,
     VersionStatus,
 )
+from vouchers.models import LedgerEntry, Programme, Voucher, de_minimis_headroom
 
 PRIVILEGED_LOGINS = {"admin", "coordinator", "manager", "procurer", "evaluator", "funder"}
 
@@ -45,6 +47,8 @@ def world_counts() -> dict[str, int]:
         "acceptances": GroundRulesAcceptance.objects.count(),
         "pages": Page.objects.count(),
         "audit entries": AuditEntry.objects.count(),
+        "vouchers": Voucher.objects.count(),
+        "ledger entries": LedgerEntry.objects.count(),
     }
 
 
@@ -148,3 +152,20 @@ def test_cluster_staff_can_edit_the_published_site_pages(seeded):
     assert {"call_to_action", "quote"} <= {block.block_type for block in home.body}
     titles = set(StandardPage.objects.child_of(home).live().values_list("title", flat=True))
     assert titles == {"How our living lab works", "For firms", "Your data and your rights"}
+
+
+def test_the_demo_voucher_programmes_have_vouchers_in_every_state_within_budget(seeded):
+    from django.utils import timezone
+
+    programmes = list(Programme.objects.all())
+    assert {p.slug for p in programmes} == {"renovation-2026", "carers-digital-2026"}
+    for programme in programmes:
+        assert Decimal("0") < programme.committed_budget() <= programme.total_budget
+    states = set(Voucher.objects.values_list("status", flat=True))
+    assert {Voucher.Status.ISSUED, Voucher.Status.REDEEMED, Voucher.Status.CANCELLED} <= states
+    assert Voucher.objects.count() >= 200
+    assert LedgerEntry.objects.filter(kind=LedgerEntry.Kind.REVERSE).exists()
+    assert all(v.balance() >= 0 for v in Voucher.objects.all()[:50])
+    near = Organisation.objects.get(slug="loire-renov-energie")
+    headroom = de_minimis_headroom(near, timezone.localdate(), programmes[0].de_minimis_ceiling)
+    assert Decimal("0") < headroom < Decimal("5000")

@@ -50,6 +50,8 @@ from livinglab.models import (
     ScopedDocument,
     User,
 )
+from vouchers.demo import PROGRAMMES as VOUCHER_PROGRAMMES
+from vouchers.demo import seed_voucher_programmes
 
 SEED = 2009
 DEMO_DOMAIN = "demo.livinglab.eu"
@@ -605,6 +607,7 @@ class Command(BaseCommand):
             + len(self.plan.withdrawals)
             + len(STANDARD_PAGES)
             + 1
+            + sum(1 + programme[-1] for programme in VOUCHER_PROGRAMMES)
         )
         self.bar = tqdm(
             total=total,
@@ -626,6 +629,9 @@ class Command(BaseCommand):
                 self.seed_panel()
                 self.seed_minors()
                 self.seed_withdrawals()
+                seed_voucher_programmes(
+                    orgs=self.orgs, operator_user=self.coordinator, firm_users=self.firm_users, step=self.step
+                )
                 self.seed_pages()
         finally:
             self.bar.close()
@@ -703,6 +709,7 @@ class Command(BaseCommand):
                 self.ensure_membership(user, login.organisation, login.role)
             if login.editor:
                 user.groups.add(editors)
+        self.firm_users = {}  # one member per firm, who sells to voucher holders in the demo programmes
         for first_name, last_name, slug, role in STAFF:
             self.step(_("Staff"))
             email = f"{slugify(first_name)}.{slugify(last_name)}@{STAFF_DOMAIN}"
@@ -710,6 +717,8 @@ class Command(BaseCommand):
             if not Person.objects.filter(user=user).exists():
                 services.register_person(user, full_name=f"{first_name} {last_name}")
             self.ensure_membership(user, slug, role)
+            if role in (Role.FIRM_ADMIN, Role.FIRM_MEMBER):
+                self.firm_users.setdefault(slug, user)
 
     # ------------------------------------------------------------------- consent and ground rules
 
