@@ -31,9 +31,9 @@ SECRET_BYTES = 32  # 256 bits from ``secrets``, 43 URL-safe characters
 # Failed lookups (malformed or unknown codes) allowed per firm and per client address in one window.
 # A firm's tills may share an address with other firms (a point-of-sale provider), hence the higher
 # limit per address.
-FAILURE_WINDOW_SECONDS = getattr(settings, "VOUCHER_API_FAILURE_WINDOW_SECONDS", 15 * 60)
-FAILURES_PER_FIRM = getattr(settings, "VOUCHER_API_FAILURES_PER_FIRM", 10)
-FAILURES_PER_ADDRESS = getattr(settings, "VOUCHER_API_FAILURES_PER_ADDRESS", 30)
+FAILURE_WINDOW_SECONDS = settings.VOUCHER_API_FAILURE_WINDOW_SECONDS
+FAILURES_PER_FIRM = settings.VOUCHER_API_FAILURES_PER_FIRM
+FAILURES_PER_ADDRESS = settings.VOUCHER_API_FAILURES_PER_ADDRESS
 
 
 def hash_secret(secret: str) -> str:

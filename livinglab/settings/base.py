@@ -147,6 +147,13 @@ MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", "livinglab")
 # The age below which a guardian must consent (GDPR Art. 8); member states may set 13 to 15.
 AGE_OF_DIGITAL_CONSENT = env.int("AGE_OF_DIGITAL_CONSENT", 16, validate=Range(min=13, max=16))
 
+# Failed voucher-code look-ups through the partner API before a lock-out (per firm, per client address).
+VOUCHER_API_FAILURES_PER_FIRM = env.int("VOUCHER_API_FAILURES_PER_FIRM", 10, validate=Range(min=1))
+VOUCHER_API_FAILURES_PER_ADDRESS = env.int("VOUCHER_API_FAILURES_PER_ADDRESS", 30, validate=Range(min=1))
+VOUCHER_API_FAILURE_WINDOW_SECONDS = env.int(
+    "VOUCHER_API_FAILURE_WINDOW_SECONDS", 900, validate=Range(min=60)
+)
+
 # --- Internationalisation ---
 LANGUAGE_CODE = "en"
 LANGUAGES = [
