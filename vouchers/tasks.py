@@ -83,3 +83,12 @@ def send_voucher_issued(voucher_id: int) -> bool:
         cache.delete(key)
         raise
     return True
+
+
+@shared_task
+def expire_due_vouchers() -> int:
+    """Celery beat, hourly: expire vouchers past their validity and release what was left of them."""
+    # Imported here: the services enqueue this module's tasks, so a top-level import would be circular.
+    from .services import expire_vouchers
+
+    return expire_vouchers()

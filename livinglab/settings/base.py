@@ -199,7 +199,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+# Periodic work, run by exactly one `celery beat` process in production.
+CELERY_BEAT_SCHEDULE = {
+    "expire-vouchers": {"task": "vouchers.tasks.expire_due_vouchers", "schedule": 3600.0},
+}
 # Wagtail's own background work (search index, image renditions) goes through django-tasks;
 # with a broker it is handed to the same Celery workers.
 TASKS = {
