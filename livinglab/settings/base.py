@@ -198,6 +198,8 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# PDF rendering grows a worker's memory by about 0.2 MB per document (bench/issue_pdfs.py): recycle children.
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", 500, validate=Range(min=1))
 CELERY_TIMEZONE = TIME_ZONE
 # Periodic work, run by exactly one `celery beat` process in production.
 CELERY_BEAT_SCHEDULE = {
