@@ -22,9 +22,10 @@ import statistics
 import sys
 import time
 import warnings
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+
+from voucher_world import open_fixed_programme
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 SQLITE_FILE = BASE_DIR / "var" / "bench" / "issue_pdfs.sqlite3"
@@ -81,37 +82,24 @@ def build_programme(count: int):
     """An open programme run by a cluster, with budget for exactly ``count`` vouchers and three firms."""
     import factory
     from django.contrib.auth.hashers import make_password
-    from django.utils import timezone
 
     from livinglab import services as core
     from livinglab.factories import OrganisationFactory, UserFactory
-    from livinglab.models import Channel, Organisation, Role
+    from livinglab.models import Organisation, Role
     from vouchers import services
-    from vouchers.models import Programme, Solution
+    from vouchers.models import Solution
 
     no_password = factory.Transformer.Force(make_password(None))
     admin = UserFactory(
         email="bench-admin@example.org", is_superuser=True, is_staff=True, password=no_password
     )
-    now, today = timezone.now(), timezone.localdate()
-    programme = services.save_programme(
-        Programme(
-            funder=OrganisationFactory(name="Bench Agency", kind=Organisation.Kind.FUNDING_AGENCY),
-            operator=OrganisationFactory(name="Bench Cluster", kind=Organisation.Kind.CLUSTER),
-            channel=Channel.B2C,
-            title="Bench home energy vouchers",
-            slug="bench-home-energy-vouchers",
-            total_budget=FACE_VALUE * count,
-            value_rule=Programme.ValueRule.FIXED,
-            face_value=FACE_VALUE,
-            opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=30),
-            valid_from=today - timedelta(days=1),
-            valid_until=today + timedelta(days=90),
-        ),
+    programme = open_fixed_programme(
+        funder=OrganisationFactory(name="Bench Agency", kind=Organisation.Kind.FUNDING_AGENCY),
+        operator=OrganisationFactory(name="Bench Cluster", kind=Organisation.Kind.CLUSTER),
+        face_value=FACE_VALUE,
+        count=count,
         acting_user=admin,
     )
-    programme = services.change_programme_status(programme, Programme.Status.OPEN, acting_user=admin)
     for number in range(3):
         firm = OrganisationFactory(name=f"Bench Installer {number}", kind=Organisation.Kind.SME)
         owner = UserFactory(email=f"bench-installer{number}@example.org", password=no_password)

@@ -29,9 +29,10 @@ import uuid
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+
+from voucher_world import open_fixed_programme
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOG_DIR = BASE_DIR / "var" / "bench"
@@ -82,7 +83,6 @@ def build_data(count: int) -> Setup:
     """Everything through the services, except the organisations, people and ground rules text."""
     import factory
     from django.contrib.auth.hashers import make_password
-    from django.utils import timezone
 
     from livinglab import services as core
     from livinglab.factories import (
@@ -91,9 +91,9 @@ def build_data(count: int) -> Setup:
         PersonFactory,
         UserFactory,
     )
-    from livinglab.models import Channel, Organisation, Role
+    from livinglab.models import Organisation, Role
     from vouchers import services, tokens
-    from vouchers.models import Programme, Solution
+    from vouchers.models import Solution
 
     # Nobody signs in here: one unusable password, not a PBKDF2 hash per user.
     no_password = factory.Transformer.Force(make_password(None))
@@ -104,26 +104,13 @@ def build_data(count: int) -> Setup:
     agency = OrganisationFactory(name="Bench Agency", kind=Organisation.Kind.FUNDING_AGENCY)
     GroundRulesVersionFactory(rules__title="Platform code of conduct")
 
-    now = timezone.now()
-    today = timezone.localdate()
-    programme = services.save_programme(
-        Programme(
-            funder=agency,
-            operator=cluster,
-            channel=Channel.B2C,
-            title="Bench home energy vouchers",
-            slug="bench-home-energy-vouchers",
-            total_budget=FACE_VALUE * count,
-            value_rule=Programme.ValueRule.FIXED,
-            face_value=FACE_VALUE,
-            opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=30),
-            valid_from=today - timedelta(days=1),
-            valid_until=today + timedelta(days=90),
-        ),
+    programme = open_fixed_programme(
+        funder=agency,
+        operator=cluster,
+        face_value=FACE_VALUE,
+        count=count,
         acting_user=admin,
     )
-    programme = services.change_programme_status(programme, Programme.Status.OPEN, acting_user=admin)
 
     secrets = {}
     for label in ("firm", "rival"):
