@@ -351,7 +351,7 @@ def test_a_redemption_is_reversed_only_once(voucher, firm, cashier):
 def test_reverse_redemption_refuses_after_the_time_limit(voucher, firm, cashier, monkeypatch):
     entry = redeem(voucher, firm, cashier, "500.00")
     later = entry.created_at + timedelta(minutes=30, seconds=1)
-    monkeypatch.setattr(services.timezone, "now", lambda: later)
+    monkeypatch.setattr(services.ledger.timezone, "now", lambda: later)
     assert "within 30 minutes" in refusal(services.reverse_redemption, entry, acting_user=cashier)
     assert voucher.balance() == 0
 

@@ -5,9 +5,9 @@ from django.db.models import Q
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-from livinglab.models import Person
+from livinglab.models import Organisation, Person
 
-from ..models import Voucher
+from ..models import Programme, Voucher
 
 register = template.Library()
 
@@ -53,3 +53,22 @@ def my_vouchers(person):
     people = Person.objects.filter(Q(pk=person.pk) | Q(guardianships__guardian=person))
     vouchers = list(held_vouchers(people)[: WORKSPACE_LIMIT + 1])
     return {"vouchers": vouchers[:WORKSPACE_LIMIT], "more": len(vouchers) > WORKSPACE_LIMIT}
+
+
+@register.inclusion_tag("vouchers/includes/organisation_panel.html", takes_context=True)
+def organisation_vouchers(context, organisation):
+    """The voucher part of an organisation's workspace: a firm's redemptions and claims, the programmes a
+    cluster runs or an agency funds."""
+    kind = organisation.kind
+    programmes = Programme.objects.none()
+    if kind == Organisation.Kind.CLUSTER:
+        programmes = organisation.operated_programmes.select_related("funder")
+    elif kind == Organisation.Kind.FUNDING_AGENCY:
+        programmes = organisation.funded_programmes.select_related("operator")
+    return {
+        "request": context.get("request"),
+        "user": context.get("user"),
+        "organisation": organisation,
+        "is_firm": kind in (Organisation.Kind.SME, Organisation.Kind.LARGE_ENTERPRISE),
+        "programmes": programmes.order_by("-opens_at", "title")[:WORKSPACE_LIMIT],
+    }

@@ -1,12 +1,7 @@
-"""Every state change of the voucher programmes. Views, the admin, the API, commands and tasks call these.
+"""Issuing, redeeming, reversing, expiring and cancelling vouchers: every movement of the ledger."""
 
-Locks are taken in one order: programme, then voucher, then (for State aid) the organisations of a
-single undertaking, and the audit chain last. Only issuance locks the programme: it is the one operation
-that adds to the committed budget; releases (expiry, cancellation) can only lower it.
-"""
-
-from datetime import date, datetime, timedelta
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -17,127 +12,22 @@ from livinglab import audit
 from livinglab.models import Organisation, Person, User
 from livinglab.services import require_ground_rules
 
-from .codes import generate_code, is_well_formed, normalise_code
-from .errors import VoucherError
-from .models import (
+from ..codes import generate_code, is_well_formed, normalise_code
+from ..errors import VoucherError
+from ..models import (
     CENT,
     ZERO,
-    DeMinimisAid,
     Enrolment,
     LedgerEntry,
     Programme,
     Solution,
     Voucher,
-    de_minimis_headroom,
-    de_minimis_window,
 )
-from .tasks import send_voucher_issued
+from ..tasks import send_voucher_issued
+from .common import _eur, _lock_voucher, _money, _percent, _require_firm_member, _user
 
 REVERSAL_WINDOW = timedelta(minutes=30)
 CODE_ATTEMPTS = 5
-
-
-def _money(value, *, what: str) -> Decimal:
-    """A positive amount in whole cents, or a VoucherError naming ``what`` was wrong."""
-    try:
-        amount = Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        raise VoucherError(_("The %(what)s is not an amount of money.") % {"what": what}) from None
-    if not amount.is_finite() or amount != amount.quantize(CENT):
-        raise VoucherError(_("The %(what)s must be in whole cents.") % {"what": what})
-    if amount <= 0:
-        raise VoucherError(_("The %(what)s must be more than zero.") % {"what": what})
-    return amount.quantize(CENT)
-
-
-def _eur(amount: Decimal) -> str:
-    return formats.number_format(amount, decimal_pos=2, use_l10n=True)
-
-
-def _percent(rate: Decimal) -> str:
-    percent = (rate * 100).quantize(CENT)
-    return formats.number_format(percent, decimal_pos=0 if percent == percent.to_integral() else 2)
-
-
-def _user(acting_user) -> User | None:
-    return acting_user if acting_user is not None and acting_user.is_authenticated else None
-
-
-def _lock_voucher(pk: int) -> Voucher:
-    return Voucher.objects.select_for_update(no_key=True).get(pk=pk)
-
-
-def _require_firm_member(acting_user, firm: Organisation) -> None:
-    if acting_user is None or not acting_user.has_perm("vouchers.redeem_for_firm", firm):
-        raise VoucherError(_("You cannot act on vouchers for %(firm)s.") % {"firm": firm})
-
-
-# ------------------------------------------------------------------------------------------ programmes
-
-
-@transaction.atomic
-def change_programme_status(programme: Programme, status: str, *, acting_user: User) -> Programme:
-    """Move a programme along draft → open → closed → finished; refuse any other move."""
-    programme = Programme.objects.select_for_update(no_key=True).get(pk=programme.pk)
-    if not programme.can_transition(status):
-        raise VoucherError(
-            _("A programme that is %(current)s cannot become %(new)s.")
-            % {
-                "current": programme.get_status_display().lower(),
-                "new": Programme.Status(status).label.lower(),
-            }
-        )
-    previous = programme.status
-    Programme.objects.filter(pk=programme.pk).update(status=status)
-    programme.status = status
-    audit.record(
-        "vouchers.programme.change_status",
-        actor=_user(acting_user),
-        obj=programme,
-        organisation=programme.operator,
-        data={"from": previous, "to": status},
-    )
-    return programme
-
-
-@transaction.atomic
-def apply_for_enrolment(solution: Solution, programme: Programme, *, acting_user: User) -> Enrolment:
-    """A firm asks to offer ``solution`` to the holders of ``programme``'s vouchers (idempotent)."""
-    _require_firm_member(acting_user, solution.firm)
-    if programme.status not in (Programme.Status.DRAFT, Programme.Status.OPEN):
-        raise VoucherError(_("This programme no longer enrols firms."))
-    enrolment, created = Enrolment.objects.get_or_create(solution=solution, programme=programme)
-    if created:
-        audit.record(
-            "vouchers.enrolment.apply",
-            actor=_user(acting_user),
-            obj=enrolment,
-            organisation=solution.firm,
-            data={"solution": solution.pk, "programme": programme.pk},
-        )
-    return enrolment
-
-
-@transaction.atomic
-def decide_enrolment(enrolment: Enrolment, *, approve: bool, acting_user: User) -> Enrolment:
-    """The operator approves or rejects a firm's solution for a programme."""
-    enrolment = Enrolment.objects.select_for_update(no_key=True).get(pk=enrolment.pk)
-    status = Enrolment.Status.APPROVED if approve else Enrolment.Status.REJECTED
-    if enrolment.status == status:
-        return enrolment
-    Enrolment.objects.filter(pk=enrolment.pk).update(
-        status=status, decided_at=timezone.now(), decided_by=_user(acting_user)
-    )
-    enrolment.refresh_from_db()
-    audit.record(
-        "vouchers.enrolment.approve" if approve else "vouchers.enrolment.reject",
-        actor=_user(acting_user),
-        obj=enrolment,
-        organisation=enrolment.programme.operator,
-        data={"solution": enrolment.solution_id},
-    )
-    return enrolment
-
 
 # -------------------------------------------------------------------------------------------- issuance
 
@@ -487,123 +377,3 @@ def cancel_voucher(voucher: Voucher, *, acting_user: User, reason: str = "") -> 
         data={"released": str(released), "reason": reason[:500]},
     )
     return voucher
-
-
-# ------------------------------------------------------------------------------------------- State aid
-
-
-@transaction.atomic
-def record_de_minimis_aid(
-    organisation: Organisation,
-    *,
-    amount,
-    granted_on: date,
-    granting_body: str,
-    source: str,
-    acting_user: User,
-    programme: Programme | None = None,
-) -> DeMinimisAid:
-    """Record de minimis aid to ``organisation``. Aid a firm declares is recorded as it was received; aid
-    granted through a programme is refused where it would take the single undertaking over the
-    programme's ceiling in any rolling three-year period that includes ``granted_on``."""
-    amount = _money(amount, what=_("aid amount"))
-    if source == DeMinimisAid.Source.PROGRAMME:
-        if programme is None:
-            raise VoucherError(_("Name the programme that grants this aid."))
-        undertaking = list(
-            Organisation.objects.select_for_update(no_key=True)
-            .filter(pk__in=organisation.single_undertaking().values("pk"))
-            .order_by("pk")
-        )
-        # Every window that contains granted_on ends on granted_on or on the day of a later grant.
-        later = DeMinimisAid.objects.filter(
-            organisation__in=undertaking, granted_on__gt=granted_on
-        ).values_list("granted_on", flat=True)
-        ends = {granted_on} | {day for day in later if de_minimis_window(day)[0] <= granted_on}
-        ceiling = programme.de_minimis_ceiling
-        for end in sorted(ends):
-            headroom = de_minimis_headroom(organisation, end, ceiling)
-            if amount > headroom:
-                first, last = de_minimis_window(end)
-                raise VoucherError(
-                    _(
-                        "This aid of %(amount)s EUR would take %(organisation)s and its linked enterprises "
-                        "over the de minimis ceiling of %(ceiling)s EUR for %(first)s to %(last)s: only "
-                        "%(headroom)s EUR is left."
-                    )
-                    % {
-                        "amount": _eur(amount),
-                        "organisation": organisation,
-                        "ceiling": _eur(ceiling),
-                        "first": formats.date_format(first, "DATE_FORMAT"),
-                        "last": formats.date_format(last, "DATE_FORMAT"),
-                        "headroom": _eur(headroom),
-                    }
-                )
-    elif source != DeMinimisAid.Source.DECLARED:
-        raise VoucherError(_("Unknown source of aid."))
-    aid = DeMinimisAid.objects.create(
-        organisation=organisation,
-        undertaking=organisation.group,
-        amount=amount,
-        granted_on=granted_on,
-        granting_body=granting_body,
-        source=source,
-        programme=programme,
-        created_by=_user(acting_user),
-    )
-    audit.record(
-        "vouchers.deminimisaid.record",
-        actor=_user(acting_user),
-        obj=aid,
-        organisation=organisation,
-        data={"amount": str(amount), "granted_on": granted_on.isoformat(), "source": source},
-    )
-    return aid
-
-
-# ------------------------------------------------------------------------------- programmes and solutions
-
-
-@transaction.atomic
-def save_programme(programme: Programme, *, acting_user: User) -> Programme:
-    """Create or update a programme's settings; its status changes only through change_programme_status."""
-    created = programme.pk is None
-    if created:
-        programme.status = Programme.Status.DRAFT
-    else:
-        # Locked like issuance, so that the budget is never lowered below what is being committed.
-        current = Programme.objects.select_for_update(no_key=True).get(pk=programme.pk)
-        programme.status = current.status
-        committed = current.committed_budget()
-        if programme.total_budget is not None and programme.total_budget < committed:
-            raise VoucherError(
-                _("The budget cannot be less than the %(committed)s EUR already committed.")
-                % {"committed": _eur(committed)}
-            )
-    programme.full_clean()
-    programme.save()
-    audit.record(
-        "vouchers.programme." + ("create" if created else "update"),
-        actor=_user(acting_user),
-        obj=programme,
-        organisation=programme.operator,
-        data={"total_budget": str(programme.total_budget), "value_rule": programme.value_rule},
-    )
-    return programme
-
-
-@transaction.atomic
-def save_solution(solution: Solution, *, acting_user: User) -> Solution:
-    """Create or update a firm's solution (name, description, price, category)."""
-    created = solution.pk is None
-    solution.full_clean()
-    solution.save()
-    audit.record(
-        "vouchers.solution." + ("create" if created else "update"),
-        actor=_user(acting_user),
-        obj=solution,
-        organisation=solution.firm,
-        data={"price": str(solution.price)},
-    )
-    return solution

@@ -1,0 +1,58 @@
+"""Innovation vouchers for end-users: a funder's programme run by a cluster organisation, the firms'
+solutions enrolled in it, vouchers issued to people, the append-only money ledger, and de minimis aid.
+
+State changes live in ``vouchers.services``. Money is ``Decimal`` with two places; a voucher's balance and
+a programme's committed budget are sums of ledger rows, never stored counters.
+"""
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.core.files.storage import storages
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Sum
+from django.db.models.functions import Coalesce, Round
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+DEFAULT_DE_MINIMIS_CEILING = Decimal("300000.00")  # Regulation (EU) 2023/2831, Art. 3(2)
+
+
+def money_sum(expression: str = "amount"):
+    """SUM of a money column, zero when there are no rows. SQLite adds decimals as floating point: the
+    sum is rounded to the cent in SQL (so that filters on it are exact) and again by ``cents``."""
+    output = models.DecimalField(max_digits=14, decimal_places=2)
+    return Coalesce(Round(Sum(expression), 2, output_field=output), ZERO, output_field=output)
+
+
+def cents(value) -> Decimal:
+    return Decimal(value).quantize(CENT)
+
+
+def money_field(verbose_name, **kwargs):
+    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, **kwargs)
+
+
+positive = MinValueValidator(CENT)
+
+
+def storages_private():
+    """Files only the people allowed to see them may download (invoices): never under MEDIA_URL."""
+    return storages["private"]
+
+
+def end_of_day(day: date) -> datetime:
+    """The first moment after ``day`` in the platform's time zone."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=timezone.get_default_timezone())
+
+
+class HouseholdType(models.TextChoices):
+    SINGLE = "single", _("One adult")
+    COUPLE = "couple", _("Two or more adults, no children")
+    FAMILY = "family", _("Adults with children")
+    SINGLE_PARENT = "single_parent", _("Single parent with children")
+    SHARED = "shared", _("Shared household or care home")
+    BUSINESS = "business", _("Small business (B2B vouchers)")
