@@ -34,13 +34,27 @@ CODE_ATTEMPTS = 5
 
 @transaction.atomic
 def issue_voucher(
-    programme: Programme, holder: Person, *, acting_user: User | None, send_mail: bool = True
+    programme: Programme,
+    holder: Person,
+    *,
+    acting_user: User | None,
+    send_mail: bool = True,
+    drawn_in_lottery: bool = False,
 ) -> Voucher:
     """Issue ``holder``'s voucher in ``programme``, committing its value from the budget. The holder is
-    e-mailed the voucher PDF after commit unless ``send_mail`` is False (it stays downloadable)."""
+    e-mailed the voucher PDF after commit unless ``send_mail`` is False (it stays downloadable).
+
+    Outside a lottery, vouchers are issued while applications are open. A lottery issues them after the
+    window has closed (``drawn_in_lottery``), while the programme is not yet finished."""
     now = timezone.now()
     programme = Programme.objects.select_for_update(no_key=True).get(pk=programme.pk)
-    if not programme.accepts_applications(now):
+    if drawn_in_lottery:
+        if (
+            programme.status not in (Programme.Status.OPEN, Programme.Status.CLOSED)
+            or now < programme.closes_at
+        ):
+            raise VoucherError(_("A lottery draws vouchers after the application window has closed."))
+    elif not programme.accepts_applications(now):
         raise VoucherError(
             _("The programme %(programme)s is not open for applications.") % {"programme": programme}
         )

@@ -65,10 +65,15 @@ def organisation_vouchers(context, organisation):
         programmes = organisation.operated_programmes.select_related("funder")
     elif kind == Organisation.Kind.FUNDING_AGENCY:
         programmes = organisation.funded_programmes.select_related("operator")
+    user = context["request"].user
+    rows = [
+        (p, user.has_perm("vouchers.run_programme", p), user.has_perm("vouchers.view_programme_reports", p))
+        for p in programmes.order_by("-opens_at", "title")[:WORKSPACE_LIMIT]
+    ]
     return {
-        "request": context.get("request"),
-        "user": context.get("user"),
+        "request": context["request"],
+        "user": user,
         "organisation": organisation,
         "is_firm": kind in (Organisation.Kind.SME, Organisation.Kind.LARGE_ENTERPRISE),
-        "programmes": programmes.order_by("-opens_at", "title")[:WORKSPACE_LIMIT],
+        "programmes": rows,
     }
