@@ -31,6 +31,14 @@ class Claim(models.Model):
         RETURNED = "returned", _("Returned to the firm")
         DECIDED = "decided", _("Decided by the funder")
 
+    # The operator checks or returns a submitted claim; the funder's last decision on a line decides it.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.SUBMITTED: frozenset({Status.CHECKED, Status.RETURNED}),
+        Status.CHECKED: frozenset({Status.DECIDED}),
+        Status.RETURNED: frozenset(),
+        Status.DECIDED: frozenset(),
+    }
+
     programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="claims")
     firm = models.ForeignKey(
         Organisation, verbose_name=_("firm"), on_delete=models.PROTECT, related_name="voucher_claims"
@@ -62,6 +70,9 @@ class Claim(models.Model):
     def __str__(self):
         return _("claim %(reference)s") % {"reference": self.reference}
 
+    def can_transition(self, to: str) -> bool:
+        return to in self.TRANSITIONS.get(self.status, frozenset())
+
     @property
     def reference(self) -> str:
         return f"VC-{self.programme_id}-{self.pk:06d}" if self.pk else "VC-new"
@@ -84,6 +95,11 @@ class PaymentBatch(models.Model):
     paid_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The funder's account the transfers are paid from (the debtor of the SEPA credit transfer).
+    debtor_name = models.CharField(_("paying account holder"), max_length=70, blank=True)
+    debtor_iban = models.CharField(_("paying account IBAN"), max_length=34, blank=True)
+    debtor_bic = models.CharField(_("paying account BIC"), max_length=11, blank=True)
+    execution_date = models.DateField(_("requested payment date"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("payment batch")
