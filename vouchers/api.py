@@ -127,6 +127,16 @@ class RedeemIn(Schema):
     idempotency_key: str | None = Field(
         default=None, max_length=100, description="Or the Idempotency-Key header."
     )
+    holder_name: str | None = Field(
+        default=None,
+        max_length=200,
+        examples=["Le Goff"],
+        description=(
+            "The holder's full name or family name, as the person at the counter gives it (case, accents "
+            "and extra spaces are ignored). When sent, a name that does not match refuses the redemption "
+            "(409, code 'refused'); the holder's real name is never returned."
+        ),
+    )
 
 
 class RedemptionOut(Schema):
@@ -321,6 +331,7 @@ def redeem(request, payload: RedeemIn):
             purchase_price=purchase_price,
             idempotency_key=key,
             acting_user=token.created_by,
+            holder_name=payload.holder_name,
         )
     except DomainError as error:
         raise _refused(error) from None

@@ -149,12 +149,16 @@ def lockout(firm_id: int, address: str) -> Lockout | None:
     return None
 
 
-def record_failed_lookup(token: PartnerToken, address: str) -> Lockout | None:
+def record_failed_lookup(
+    token: PartnerToken | None, address: str, *, firm: Organisation | None = None
+) -> Lockout | None:
     """Count a failed lookup against the token's firm and the client address (atomically: ``add``
-    creates the counter, ``incr`` is atomic in Redis); lock out and alert when a limit is reached."""
+    creates the counter, ``incr`` is atomic in Redis); lock out and alert when a limit is reached.
+    The firm's web redemption page has no token: it passes ``firm`` and shares the same counters."""
     retry_after = _window()[1]
     reached = None
-    for key, limit, scope in _keys(token.firm_id, address):
+    firm = token.firm if token is not None else firm
+    for key, limit, scope in _keys(firm.pk, address):
         cache.add(key, 0, timeout=FAILURE_WINDOW_SECONDS * 2)
         try:
             count = cache.incr(key)
@@ -164,23 +168,23 @@ def record_failed_lookup(token: PartnerToken, address: str) -> Lockout | None:
         if count >= limit:
             reached = Lockout(retry_after)
         if count == limit:
-            _alert_lockout(token, scope, limit)
+            _alert_lockout(token, firm, scope, limit)
     return reached
 
 
-def _alert_lockout(token: PartnerToken, scope: str, limit: int) -> None:
+def _alert_lockout(token: PartnerToken | None, firm: Organisation, scope: str, limit: int) -> None:
     logger.warning(
-        "Voucher API lookups locked out after %s failures: %s of firm %s, token %s…",
+        "Voucher API lookups locked out after %s failures: %s of firm %s, %s",
         limit,
         scope,
-        token.firm_id,
-        token.prefix,
+        firm.pk,
+        f"token {token.prefix}…" if token is not None else "web redemption page",
     )
     with transaction.atomic():
         audit.record(
             "vouchers.api.lockout",
             actor=None,
-            obj=token,
-            organisation=token.firm,
+            obj=token if token is not None else firm,
+            organisation=firm,
             data={"scope": scope, "failures": limit, "window_seconds": FAILURE_WINDOW_SECONDS},
         )

@@ -218,6 +218,34 @@ def test_the_idempotency_key_header_is_accepted(till, voucher):
     assert response.status_code == 422 and problem["code"] == "idempotency_key_missing"
 
 
+def test_a_holder_name_that_does_not_match_refuses_the_redemption_without_revealing_the_name(till, voucher):
+    _, secret = till
+    body = {"code": voucher.code, "amount": "500.00", "idempotency_key": "sale-n", "holder_name": "Martin"}
+    response, refusal = call("redeem", body, secret)
+    assert response.status_code == 409 and refusal["code"] == "refused"
+    assert "does not match" in refusal["detail"] and "Goff" not in refusal["detail"]
+    assert not voucher.entries.filter(kind=LedgerEntry.Kind.REDEEM).exists()
+
+
+def test_the_holders_family_name_without_accents_or_case_confirms_the_redemption(till, voucher):
+    _, secret = till
+    body = {
+        "code": voucher.code,
+        "amount": "500.00",
+        "idempotency_key": "sale-m",
+        "holder_name": " le  GOFF ",
+    }
+    response, redemption = call("redeem", body, secret)
+    assert response.status_code == 200 and redemption["balance_after"] == "0.00"
+
+
+def test_the_schema_documents_the_optional_holder_name(db):
+    schema = Client().get("/api/vouchers/openapi.json").json()
+    redeem_in = schema["components"]["schemas"]["RedeemIn"]
+    assert "holder_name" in redeem_in["properties"] and "holder_name" not in redeem_in.get("required", [])
+    assert "family name" in redeem_in["properties"]["holder_name"]["description"]
+
+
 def test_reusing_a_key_for_a_different_redemption_is_refused_with_409(till, voucher, programme, firm):
     _, secret = till
     other = VoucherFactory(programme=programme)

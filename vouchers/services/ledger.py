@@ -1,5 +1,6 @@
 """Issuing, redeeming, reversing, expiring and cancelling vouchers: every movement of the ledger."""
 
+import unicodedata
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
@@ -166,6 +167,18 @@ def refusal_reason(voucher: Voucher, programme: Programme, firm: Organisation, n
     return None
 
 
+def _name_words(name: str) -> list[str]:
+    """A name's words without case or accents: "  Anne  LE GOFF " and "Anne Le Goff" are the same."""
+    decomposed = unicodedata.normalize("NFKD", name or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().split()
+
+
+def _names_holder(full_name: str, typed: str) -> bool:
+    """Whether ``typed`` is the holder's full name or family name (the last word or words of it)."""
+    holder, given = _name_words(full_name), _name_words(typed)
+    return bool(given) and holder[-len(given) :] == given
+
+
 @transaction.atomic
 def redeem_voucher(
     code: str,
@@ -176,9 +189,13 @@ def redeem_voucher(
     acting_user: User,
     purchase_price=None,
     solution: Solution | None = None,
+    holder_name: str | None = None,
 ) -> LedgerEntry:
     """Spend ``amount`` of a voucher at ``firm`` exactly once per ``idempotency_key``; raise VoucherError
-    with the reason otherwise. Returns the redemption (a negative ledger entry)."""
+    with the reason otherwise. Returns the redemption (a negative ledger entry).
+
+    ``holder_name``, when given, must be the holder's full name or family name (case, accents and extra
+    spaces aside): the counter's confirmation that the person presenting the code holds the voucher."""
     compact = normalise_code(code)
     if not is_well_formed(compact):
         raise VoucherError(_("This is not a valid voucher code: please check it for typing mistakes."))
@@ -202,6 +219,11 @@ def redeem_voucher(
     reason = refusal_reason(voucher, programme, firm, now)
     if reason:
         raise VoucherError(reason)
+    # After the firm's own checks, so that a firm outside the programme cannot probe holders' names.
+    if holder_name is not None and not _names_holder(voucher.holder.full_name, holder_name):
+        raise VoucherError(
+            _("The name does not match the voucher's holder: ask for the holder's full or family name.")
+        )
     if solution is not None and not (
         solution.firm_id == firm.pk
         and Enrolment.objects.filter(
@@ -286,6 +308,8 @@ def reverse_redemption(
     _require_firm_member(acting_user, entry.firm)
     if LedgerEntry.objects.filter(reverses=entry).exists():
         raise VoucherError(_("This redemption has already been reversed."))
+    if LedgerEntry.objects.filter(pk=entry.pk, claim_line__isnull=False).exists():
+        raise VoucherError(_("This redemption is on a reimbursement claim and can no longer be reversed."))
     if now - entry.created_at > within:
         raise VoucherError(
             _("A redemption can only be reversed within %(minutes)s minutes.")
