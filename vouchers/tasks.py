@@ -92,3 +92,143 @@ def expire_due_vouchers() -> int:
     from .services import expire_vouchers
 
     return expire_vouchers()
+
+
+# --------------------------------------------------------------------------- reminders and feedback
+
+MAIL_RELATED = ("programme__operator", "holder__user")
+
+
+def _site_url(name: str, pk: int) -> str:
+    return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + reverse(name, args=[pk])
+
+
+def _send_once(voucher_id: int, field: str, compose) -> bool:
+    """Send one mail about a voucher once: claim it by setting ``field`` from empty to now (compare-and-set,
+    so that two workers never both send), and give the claim back if sending fails so that a retry sends."""
+    now = timezone.now()
+    if Voucher.objects.filter(pk=voucher_id, **{f"{field}__isnull": True}).update(**{field: now}) != 1:
+        return False
+    try:
+        voucher = Voucher.objects.select_related(*MAIL_RELATED).get(pk=voucher_id)
+        to = recipients(voucher)
+        if not to:
+            return False
+        subject, body = compose(voucher)
+        EmailMessage(subject=subject, body=body, to=to).send()
+    except Exception:
+        Voucher.objects.filter(pk=voucher_id, **{field: now}).update(**{field: None})
+        raise
+    return True
+
+
+def _reminder(voucher: Voucher) -> tuple[str, str]:
+    programme = voucher.programme
+    subject = _("Your voucher expires on %(day)s") % {
+        "day": formats.date_format(programme.valid_until, "DATE_FORMAT")
+    }
+    body = _(
+        "The voucher ending %(tail)s of the programme “%(programme)s”, held by %(holder)s, can be used "
+        "until %(last_day)s. %(balance)s EUR is still available on it.\n\n"
+        "After that day the unused value goes back to the programme. See where you can use it: %(url)s\n\n"
+        "This is the only reminder we send."
+    ) % {
+        "tail": voucher.formatted_code[-6:],
+        "programme": programme.title,
+        "holder": voucher.holder.full_name,
+        "last_day": formats.date_format(programme.valid_until, "DATE_FORMAT"),
+        "balance": formats.number_format(voucher.balance(), decimal_pos=2, use_l10n=True),
+        "url": _site_url("voucher_detail", voucher.pk),
+    }
+    return subject, body
+
+
+def _feedback_request(voucher: Voucher) -> tuple[str, str]:
+    programme = voucher.programme
+    subject = _("How was it? A short questionnaire about your voucher")
+    body = _(
+        "%(holder)s used a voucher of the programme “%(programme)s”, run by %(operator)s.\n\n"
+        "Please tell us in one minute how the solution worked for you: four short questions. Your answers "
+        "help the programme choose the solutions it offers.\n\n"
+        "Answer here: %(url)s"
+    ) % {
+        "holder": voucher.holder.full_name,
+        "programme": programme.title,
+        "operator": programme.operator.name,
+        "url": _site_url("voucher_feedback", voucher.pk),
+    }
+    return subject, body
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_expiry_reminder(voucher_id: int) -> bool:
+    """E-mail a holder (or their guardians) once that their voucher is about to expire."""
+    return _send_once(voucher_id, "reminder_sent_at", _reminder)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_feedback_request(voucher_id: int) -> bool:
+    """E-mail a holder (or their guardians) once the link to the questionnaire about their voucher."""
+    return _send_once(voucher_id, "feedback_requested_at", _feedback_request)
+
+
+def vouchers_to_remind(now=None) -> list[int]:
+    """Vouchers with value left that expire within their programme's reminder period, not yet reminded."""
+    from .models import Programme
+
+    now = now or timezone.now()
+    ids: list[int] = []
+    programmes = Programme.objects.filter(
+        status__in=[Programme.Status.OPEN, Programme.Status.CLOSED]
+    ).values_list("pk", "reminder_days")
+    for programme_id, days in programmes:
+        ids += (
+            Voucher.objects.filter(
+                programme_id=programme_id,
+                status__in=[Voucher.Status.ISSUED, Voucher.Status.REDEEMED],
+                reminder_sent_at__isnull=True,
+                expires_at__gt=now,
+                expires_at__lte=now + timedelta(days=days),
+            )
+            .with_balance()
+            .filter(balance_sum__gt=0)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    return ids
+
+
+def vouchers_to_ask_for_feedback() -> list[int]:
+    """Vouchers of programmes that ask for feedback, used (not reversed), not yet asked, no feedback yet."""
+    from .models import LedgerEntry
+
+    return list(
+        Voucher.objects.filter(
+            programme__feedback_required=True,
+            feedback_requested_at__isnull=True,
+            feedback__isnull=True,
+            entries__kind=LedgerEntry.Kind.REDEEM,
+            entries__reversal__isnull=True,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+
+
+@shared_task
+def remind_expiring_vouchers() -> int:
+    """Celery beat, daily: remind holders once before their voucher expires. Returns how many were due."""
+    due = vouchers_to_remind()
+    for pk in due:
+        send_expiry_reminder.delay(pk)
+    return len(due)
+
+
+@shared_task
+def request_feedback() -> int:
+    """Celery beat, every 15 minutes: ask holders once for feedback after they used their voucher."""
+    due = vouchers_to_ask_for_feedback()
+    for pk in due:
+        send_feedback_request.delay(pk)
+    return len(due)

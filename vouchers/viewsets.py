@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import FormView
 from wagtail.admin import messages
 from wagtail.admin.forms import WagtailAdminModelForm
-from wagtail.admin.panels import FieldPanel, ObjectList
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import IndexView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
@@ -23,10 +23,22 @@ from wagtail.admin.widgets import ListingButton
 
 from livinglab.errors import DomainError
 from livinglab.models import Person
-from livinglab.viewsets import ReadOnlyViewSet, ServiceCreateView, ServiceEditView
+from livinglab.policy import staff
+from livinglab.viewsets import ReadOnlyViewSet, RulesPolicy, ServiceCreateView, ServiceEditView
 
 from . import services
-from .models import ZERO, DeMinimisAid, Enrolment, LedgerEntry, Programme, Solution, Voucher, cents
+from .models import (
+    ZERO,
+    Application,
+    DeMinimisAid,
+    Enrolment,
+    HouseholdType,
+    LedgerEntry,
+    Programme,
+    Solution,
+    Voucher,
+    cents,
+)
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 
@@ -160,6 +172,110 @@ class ProgrammeIndexView(IndexView):
         return buttons
 
 
+class LinesField(forms.CharField):
+    """A list of short texts edited as a textarea, one per line (blank lines and repeats dropped)."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def prepare_value(self, value):
+        if isinstance(value, (list, tuple)):
+            return "\n".join(str(item) for item in value)
+        return value
+
+    def to_python(self, value):
+        lines = []
+        for line in (value or "").splitlines():
+            line = line.strip()
+            if line and line.casefold() not in {seen.casefold() for seen in lines}:
+                lines.append(line)
+        return lines
+
+    def validate(self, value):
+        if self.required and not value:
+            raise forms.ValidationError(self.error_messages["required"], code="required")
+        if any(len(line) > 100 for line in value):
+            raise forms.ValidationError(_("A region name has at most 100 characters."))
+
+
+class ProgrammeForm(WagtailAdminModelForm):
+    """The programme's settings, with the eligibility rules in forms people can fill in."""
+
+    eligible_regions = LinesField(
+        label=_("Eligible regions"),
+        required=False,
+        help_text=_("One region per line. Leave empty to accept every region."),
+    )
+    eligible_household_types = forms.TypedMultipleChoiceField(
+        label=_("Eligible household types"),
+        choices=HouseholdType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Tick none to accept every household type."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left empty, these keep the model's defaults (first come, first served; 14 days).
+        for name in ("selection", "reminder_days"):
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean_selection(self):
+        return self.cleaned_data.get("selection") or Programme.Selection.FIRST_COME
+
+    def clean_reminder_days(self):
+        days = self.cleaned_data.get("reminder_days")
+        return days if days is not None else Programme._meta.get_field("reminder_days").default
+
+
+PROGRAMME_PANELS = [
+    MultiFieldPanel(
+        [FieldPanel(name) for name in ("title", "slug", "funder", "operator", "channel")],
+        heading=_("Programme"),
+    ),
+    MultiFieldPanel(
+        [
+            FieldPanel(name)
+            for name in (
+                "total_budget",
+                "value_rule",
+                "face_value",
+                "co_funding_rate",
+                "co_funding_cap",
+                "partial_redemption",
+                "de_minimis_ceiling",
+            )
+        ],
+        heading=_("Money"),
+    ),
+    MultiFieldPanel(
+        [FieldPanel(name) for name in ("opens_at", "closes_at", "valid_from", "valid_until")],
+        heading=_("Dates"),
+    ),
+    MultiFieldPanel(
+        [
+            FieldPanel(name)
+            for name in (
+                "eligible_regions",
+                "eligible_household_types",
+                "min_age",
+                "max_age",
+                "first_time_only",
+            )
+        ],
+        heading=_("Who can apply"),
+    ),
+    MultiFieldPanel(
+        [
+            FieldPanel("selection", widget=forms.RadioSelect),
+            FieldPanel("feedback_required"),
+            FieldPanel("reminder_days"),
+        ],
+        heading=_("Selection and follow-up"),
+    ),
+]
+
+
 class ProgrammeCreateView(ServiceCreateView):
     service = staticmethod(services.save_programme)
 
@@ -174,24 +290,7 @@ class ProgrammeViewSet(ModelViewSet):
     menu_label = _("Programmes")
     index_view_class = ProgrammeIndexView
     add_view_class, edit_view_class = ProgrammeCreateView, ProgrammeEditView
-    form_fields = [
-        "title",
-        "slug",
-        "funder",
-        "operator",
-        "channel",
-        "total_budget",
-        "value_rule",
-        "face_value",
-        "co_funding_rate",
-        "co_funding_cap",
-        "opens_at",
-        "closes_at",
-        "valid_from",
-        "valid_until",
-        "partial_redemption",
-        "de_minimis_ceiling",
-    ]
+    edit_handler = ObjectList(PROGRAMME_PANELS, base_form_class=ProgrammeForm)
     list_display = [
         "title",
         "status",
@@ -400,6 +499,48 @@ class LedgerEntryViewSet(ListQuerysetMixin, ReadOnlyViewSet):
     list_queryset = LedgerEntry.objects.select_related("voucher", "firm", "solution")
 
 
+# ---------------------------------------------------------------------------------------- applications
+
+
+def applicant_pseudonym(application: Application) -> str:
+    return _("person #%(id)s") % {"id": application.applicant_id}
+
+
+class ApplicationPolicy(RulesPolicy):
+    """Cluster staff follow applications here (pseudonymised); the operator's own page shows names."""
+
+    def user_has_permission(self, user, action):
+        return action in self.actions and staff(user)
+
+
+class ApplicationViewSet(ListQuerysetMixin, ReadOnlyViewSet):
+    model = Application
+    icon = "form"
+    menu_label = _("Applications")
+    list_display = [
+        Column("applicant", label=_("Applicant"), accessor=applicant_pseudonym),
+        "programme",
+        "status",
+        "region",
+        "household_type",
+        "lottery_rank",
+        "submitted_at",
+    ]
+    list_filter = ["programme", "status"]
+    ordering = ["-submitted_at", "-pk"]
+    # No names, postcodes or the reasons' wording (which may quote what the person declared).
+    inspect_view_fields = [
+        "programme",
+        "status",
+        "region",
+        "household_type",
+        "lottery_rank",
+        "submitted_at",
+        "decided_at",
+    ]
+    list_queryset = Application.objects.select_related("programme")
+
+
 # ------------------------------------------------------------------------------------------- State aid
 
 
@@ -441,6 +582,7 @@ class VouchersGroup(ViewSetGroup):
         SolutionViewSet,
         EnrolmentViewSet,
         VoucherViewSet,
+        ApplicationViewSet,
         LedgerEntryViewSet,
         DeMinimisAidViewSet,
     )
@@ -455,4 +597,7 @@ POLICIES = {
     Voucher: ("add", "view", "cancel"),
     LedgerEntry: ("view",),
     DeMinimisAid: ("add", "view"),
+    Application: ("view",),
 }
+# Models whose admin permissions are not the model-level rules of vouchers/rules.py.
+POLICY_CLASSES = {Application: ApplicationPolicy}

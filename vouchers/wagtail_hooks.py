@@ -3,10 +3,10 @@ from wagtail.permissions import register_permission_policy
 
 from livinglab.viewsets import RulesPolicy
 
-from .viewsets import POLICIES, VouchersGroup
+from .viewsets import POLICIES, POLICY_CLASSES, VouchersGroup
 
 for _model, _actions in POLICIES.items():
-    register_permission_policy(_model, RulesPolicy(_model, _actions))
+    register_permission_policy(_model, POLICY_CLASSES.get(_model, RulesPolicy)(_model, _actions))
 
 
 @hooks.register("register_admin_viewset")

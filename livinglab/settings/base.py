@@ -211,6 +211,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # Periodic work, run by exactly one `celery beat` process in production.
 CELERY_BEAT_SCHEDULE = {
     "expire-vouchers": {"task": "vouchers.tasks.expire_due_vouchers", "schedule": 3600.0},
+    "remind-expiring-vouchers": {"task": "vouchers.tasks.remind_expiring_vouchers", "schedule": 86400.0},
+    "request-voucher-feedback": {"task": "vouchers.tasks.request_feedback", "schedule": 900.0},
 }
 # Wagtail's own background work (search index, image renditions) goes through django-tasks;
 # with a broker it is handed to the same Celery workers.

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from livinglab.models import Organisation, Person
 
-from ..models import Programme, Voucher
+from ..models import Application, Programme, Voucher
 
 register = template.Library()
 
@@ -52,7 +52,20 @@ def my_vouchers(person):
         return {"vouchers": [], "more": False}
     people = Person.objects.filter(Q(pk=person.pk) | Q(guardianships__guardian=person))
     vouchers = list(held_vouchers(people)[: WORKSPACE_LIMIT + 1])
-    return {"vouchers": vouchers[:WORKSPACE_LIMIT], "more": len(vouchers) > WORKSPACE_LIMIT}
+    # Applications still waiting for the lottery, or refused: the person can open them to see why.
+    applications = (
+        Application.objects.filter(
+            applicant__in=people.values("pk"),
+            status__in=[Application.Status.WAITING, Application.Status.REFUSED],
+        )
+        .select_related("programme", "applicant")
+        .order_by("-submitted_at", "-pk")[:WORKSPACE_LIMIT]
+    )
+    return {
+        "vouchers": vouchers[:WORKSPACE_LIMIT],
+        "more": len(vouchers) > WORKSPACE_LIMIT,
+        "applications": list(applications),
+    }
 
 
 @register.inclusion_tag("vouchers/includes/organisation_panel.html", takes_context=True)
