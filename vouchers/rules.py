@@ -124,3 +124,10 @@ for _model, _actions in {
         rules.add_perm(f"vouchers.{_action}_{_model}", staff)
 for _model in ("programme", "voucher", "ledgerentry"):
     rules.add_perm(f"vouchers.view_{_model}", staff | is_funding_officer)
+
+
+# ------------------------------------------------------------------------------------ reimbursement claims
+
+# A firm's list of its reimbursement claims: its members, and cluster staff helping it (added with the
+# claim pages; claiming itself is vouchers.act_for_firm, one claim is vouchers.view_claim).
+rules.add_perm("vouchers.view_firm_claims", is_member | staff)

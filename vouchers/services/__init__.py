@@ -7,6 +7,22 @@ that adds to the committed budget; releases (expiry, cancellation) can only lowe
 """
 
 from .aid import record_de_minimis_aid
+from .applications import (
+    apply_for_voucher,
+    draw_lottery,
+    eligibility_problems,
+    replay_lottery,
+    withdraw_application,
+)
+from .claims import (
+    check_claim,
+    create_payment_batch,
+    decide_claim_line,
+    mark_batch_paid,
+    return_claim,
+    submit_claim,
+)
+from .feedback import feedback_due, submit_feedback
 from .ledger import (
     CODE_ATTEMPTS,
     REVERSAL_WINDOW,
@@ -30,16 +46,29 @@ __all__ = [
     "CODE_ATTEMPTS",
     "REVERSAL_WINDOW",
     "apply_for_enrolment",
+    "apply_for_voucher",
     "cancel_voucher",
     "change_programme_status",
+    "check_claim",
+    "create_payment_batch",
+    "decide_claim_line",
     "decide_enrolment",
+    "draw_lottery",
+    "eligibility_problems",
     "expire_vouchers",
+    "feedback_due",
     "issue_voucher",
+    "mark_batch_paid",
     "record_de_minimis_aid",
     "redeem_voucher",
     "refusal_reason",
+    "replay_lottery",
+    "return_claim",
     "reverse_redemption",
     "same_request",
     "save_programme",
     "save_solution",
+    "submit_claim",
+    "submit_feedback",
+    "withdraw_application",
 ]

@@ -28,7 +28,7 @@ def _money(value, *, what: str) -> Decimal:
 
 
 def _eur(amount: Decimal) -> str:
-    return formats.number_format(amount, decimal_pos=2, use_l10n=True)
+    return formats.number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)
 
 
 def _percent(rate: Decimal) -> str:

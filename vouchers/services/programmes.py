@@ -94,7 +94,11 @@ def save_programme(programme: Programme, *, acting_user: User) -> Programme:
     else:
         # Locked like issuance, so that the budget is never lowered below what is being committed.
         current = Programme.objects.select_for_update(no_key=True).get(pk=programme.pk)
+        # What other services own is read under the lock, so an edit cannot write back a stale value.
         programme.status = current.status
+        programme.lottery_seed, programme.lottery_drawn_at = current.lottery_seed, current.lottery_drawn_at
+        if current.lottery_drawn_at and programme.selection != current.selection:
+            raise VoucherError(_("The lottery has been drawn: the selection method can no longer change."))
         committed = current.committed_budget()
         if programme.total_budget is not None and programme.total_budget < committed:
             raise VoucherError(

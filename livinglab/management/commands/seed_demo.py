@@ -607,7 +607,8 @@ class Command(BaseCommand):
             + len(self.plan.withdrawals)
             + len(STANDARD_PAGES)
             + 1
-            + sum(1 + programme[-1] for programme in VOUCHER_PROGRAMMES)
+            + sum(2 + programme[-1] for programme in VOUCHER_PROGRAMMES)
+            + 2  # + claims, lottery, feedback
         )
         self.bar = tqdm(
             total=total,
@@ -630,7 +631,11 @@ class Command(BaseCommand):
                 self.seed_minors()
                 self.seed_withdrawals()
                 seed_voucher_programmes(
-                    orgs=self.orgs, operator_user=self.coordinator, firm_users=self.firm_users, step=self.step
+                    orgs=self.orgs,
+                    operator_user=self.coordinator,
+                    funder_user=self.logins["funder"],
+                    firm_users=self.firm_users,
+                    step=self.step,
                 )
                 self.seed_pages()
         finally:
