@@ -28,7 +28,17 @@ from livinglab.models import (
     User,
     VersionStatus,
 )
-from vouchers.models import LedgerEntry, Programme, Voucher, de_minimis_headroom
+from vouchers.models import (
+    Application,
+    Claim,
+    ClaimLine,
+    Feedback,
+    LedgerEntry,
+    PaymentBatch,
+    Programme,
+    Voucher,
+    de_minimis_headroom,
+)
 
 PRIVILEGED_LOGINS = {"admin", "coordinator", "manager", "procurer", "evaluator", "funder"}
 
@@ -157,8 +167,8 @@ def test_cluster_staff_can_edit_the_published_site_pages(seeded):
 def test_the_demo_voucher_programmes_have_vouchers_in_every_state_within_budget(seeded):
     from django.utils import timezone
 
-    programmes = list(Programme.objects.all())
-    assert {p.slug for p in programmes} == {"renovation-2026", "carers-digital-2026"}
+    programmes = list(Programme.objects.order_by("slug"))
+    assert {p.slug for p in programmes} == {"renovation-2026", "carers-digital-2026", "cargo-bikes-2026"}
     for programme in programmes:
         assert Decimal("0") < programme.committed_budget() <= programme.total_budget
     states = set(Voucher.objects.values_list("status", flat=True))
@@ -168,4 +178,19 @@ def test_the_demo_voucher_programmes_have_vouchers_in_every_state_within_budget(
     assert all(v.balance() >= 0 for v in Voucher.objects.all()[:50])
     near = Organisation.objects.get(slug="loire-renov-energie")
     headroom = de_minimis_headroom(near, timezone.localdate(), programmes[0].de_minimis_ceiling)
-    assert Decimal("0") < headroom < Decimal("5000")
+    assert Decimal("0") <= headroom < Decimal("5000")
+
+
+def test_the_demo_has_applications_a_drawn_lottery_feedback_claims_at_every_stage_and_a_paid_batch(seeded):
+    statuses = set(Application.objects.values_list("status", flat=True))
+    assert {"issued", "refused", "not_selected"} <= statuses
+    lottery = Programme.objects.get(slug="cargo-bikes-2026")
+    assert lottery.lottery_drawn_at is not None and lottery.lottery_seed
+    assert Feedback.objects.count() > 20
+    assert {"submitted", "decided"} <= set(Claim.objects.values_list("status", flat=True))
+    assert {"approved", "rejected"} <= set(ClaimLine.objects.values_list("status", flat=True))
+    # The firm near its ceiling was refused the excess, with the explanation kept on the line.
+    assert ClaimLine.objects.filter(
+        claim__firm__slug="loire-renov-energie", status="rejected", reason__contains="de minimis ceiling"
+    ).exists()
+    assert {"open", "paid"} <= set(PaymentBatch.objects.values_list("status", flat=True))

@@ -359,7 +359,7 @@ def test_editing_a_programme_refuses_a_budget_below_what_is_committed(staff_clie
     )
     response = staff_client.post(reverse("programme:edit", args=[programme.pk]), data)
     assert response.status_code == 200
-    assert "cannot be less than the 1000.00 EUR already committed" in response.content.decode()
+    assert "cannot be less than the 1,000.00 EUR already committed" in response.content.decode()
     programme.refresh_from_db()
     assert programme.total_budget == Decimal("10000.00")
 

@@ -285,7 +285,7 @@ def test_a_co_funding_voucher_pays_at_most_its_rate_of_the_price(
     redeem(voucher, sme, cashier, "450.00", purchase_price=EUR("900.01"))
     # The cap: a 4,000 EUR purchase would be 2,000 EUR at 50 %, but only 1,050 EUR of the cap is left.
     reason = refusal(redeem, voucher, sme, cashier, "2000.00", purchase_price=EUR("4000.00"))
-    assert reason == "The voucher has only 1050.00 EUR left."
+    assert reason == "The voucher has only 1,050.00 EUR left."
     redeem(voucher, sme, cashier, "1050.00", purchase_price=EUR("4000.00"))
     assert voucher.balance() == 0
 
@@ -528,8 +528,8 @@ def test_programme_aid_over_the_ceiling_is_refused_with_the_headroom(programme, 
         programme=programme,
         acting_user=staff_user,
     )
-    assert "over the de minimis ceiling of 300000.00 EUR" in reason
-    assert reason.endswith("only 1000.00 EUR is left.")
+    assert "over the de minimis ceiling of 300,000.00 EUR" in reason
+    assert reason.endswith("only 1,000.00 EUR is left.")
     services.record_de_minimis_aid(
         sme,
         amount=EUR("1000.00"),
