@@ -14,8 +14,10 @@ Path parameters are filled with ids of real objects created here, and with an id
 """
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import IntConverter, SlugConverter
@@ -34,6 +36,9 @@ from livinglab.models import (
     VersionStatus,
 )
 from tests.conftest import with_totp
+from vouchers import services as voucher_services
+from vouchers.factories import ProgrammeFactory, SolutionFactory
+from vouchers.models import HouseholdType
 
 PROJECT_APPS = {"livinglab", "cms", "pilots", "vouchers", "procurement"}
 ADMIN_PREFIX = "/admin/"
@@ -224,6 +229,7 @@ def world(
         ),
         (services.accept_ground_rules(platform_rules, organisation=sme, acting_user=sme_admin), "sme_admin"),
     ]
+    vouchers = voucher_world(participant, sme_admin, staff_user, funder, sme, cluster, agency)
     # A replaced version of each document, so that the "replaced" pages are crawled as well.
     for old in (platform_rules, consent_form):
         parent = {"rules": old.rules} if isinstance(old, GroundRulesVersion) else {"document": old.document}
@@ -251,12 +257,86 @@ def world(
         "ground_rules_detail": [(v, None) for v in GroundRulesVersion.objects.all()],
         "consent_give": [(v, None) for v in ConsentDocumentVersion.objects.all()],
         "organisation_workspace": [(o, None) for o in Organisation.objects.all()],
+        **vouchers,
     }
     world.page_ids = list(Page.objects.values_list("pk", flat=True))
     world.slugs = list(Organisation.objects.values_list("slug", flat=True))
     assert GroundRulesVersion.objects.filter(status=VersionStatus.RETIRED).exists()
     assert AuditEntry.objects.exists() and ConsentRecord.objects.count() == 3
     return world
+
+
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def voucher_world(participant, sme_admin, staff_user, funder, sme, cluster, agency) -> dict:
+    """A programme the cluster runs for the agency, walked through once: the participant applies and
+    gets a voucher, the SME redeems it, the participant answers the feedback, the SME claims, the
+    cluster checks, the agency approves and batches the payment. Returns the crawl's objects per route."""
+    programme = ProgrammeFactory(title="Crawl vouchers", operator=cluster, funder=agency)
+    solution = SolutionFactory(firm=sme, name="Crawl solution", price=Decimal("900.00"))
+    enrolment = voucher_services.apply_for_enrolment(solution, programme, acting_user=sme_admin)
+    voucher_services.decide_enrolment(enrolment, approve=True, acting_user=staff_user)
+    application = voucher_services.apply_for_voucher(
+        programme,
+        participant.person,
+        region="Bretagne",
+        postcode="29200",
+        household_type=HouseholdType.SINGLE,
+        acting_user=participant,
+    )
+    voucher = application.voucher
+    redemption = voucher_services.redeem_voucher(
+        voucher.code,
+        firm=sme,
+        amount=voucher.face_value,
+        idempotency_key="crawl-1",
+        acting_user=sme_admin,
+        solution=solution,
+    )
+    voucher_services.submit_feedback(
+        voucher, satisfaction=4, recommend=8, solved_need=True, acting_user=participant
+    )
+    claim = voucher_services.submit_claim(
+        programme,
+        sme,
+        redemptions=[redemption],
+        invoice_number="CRAWL-1",
+        invoice=SimpleUploadedFile("crawl.pdf", PDF, content_type="application/pdf"),
+        iban="FR1420041010050500013M02606",
+        account_holder=sme.name,
+        acting_user=sme_admin,
+    )
+    voucher_services.check_claim(claim, acting_user=staff_user)
+    voucher_services.decide_claim_line(claim.lines.get(), approve=True, acting_user=funder)
+    batch = voucher_services.create_payment_batch(
+        programme, debtor_name=agency.name, debtor_iban="FR7630006000011234567890189", acting_user=funder
+    )
+    return {
+        "voucher_detail": [(voucher, "participant")],
+        "voucher_pdf": [(voucher, "participant")],
+        "voucher_feedback": [(voucher, "participant")],
+        "voucher_application": [(application, "participant")],
+        "firm_redemption": [(redemption, "sme_admin")],
+        "firm_solution_edit": [(solution, "sme_admin")],
+        "claim_detail": [(claim, "sme_admin")],
+        "claim_invoice": [(claim, "sme_admin")],
+        "payment_batch_detail": [(batch, None)],
+        "payment_batch_csv": [(batch, None)],
+        "payment_batch_sepa": [(batch, None)],
+        **{
+            name: [(programme, None)]
+            for name in (
+                "programme_dashboard",
+                "programme_report_xlsx",
+                "programme_report_pdf",
+                "programme_applications",
+                "programme_claims",
+                "payment_batches",
+                "voucher_apply",
+            )
+        },
+    }
 
 
 # ------------------------------------------------------------------------------------------- requests
@@ -350,7 +430,31 @@ def expectation(persona: str, visit: Visit, world: World) -> str | None:
         return "granted" if obj.slug in world.memberships[persona] or persona == "superuser" else "refused"
     if route.view_name in {"ground_rules_detail", "consent_give"}:
         return "granted" if obj.status == VersionStatus.PUBLISHED else None
-    return None
+    return VOUCHER_PAGES.get(route.view_name, {}).get(persona)
+
+
+# Who may open the voucher world's pages (see voucher_world): the holder and staff see the voucher; the
+# firm, the operator and the funder see the claim; only the operator and the funder see the figures.
+def access(granted: str, refused: str) -> dict[str, str]:
+    return dict.fromkeys(granted.split(), "granted") | dict.fromkeys(refused.split(), "refused")
+
+
+_HOLDER = access("participant staff_user superuser", "sme_admin procurer funder")
+_CLAIM = access("sme_admin staff_user funder superuser", "participant procurer")
+_PROGRAMME = access("staff_user funder superuser", "participant sme_admin procurer")
+VOUCHER_PAGES = {
+    "voucher_detail": _HOLDER,
+    "voucher_pdf": _HOLDER,
+    "voucher_application": _HOLDER,
+    "claim_detail": _CLAIM,
+    "claim_invoice": _CLAIM,
+    "programme_dashboard": _PROGRAMME,
+    "programme_report_xlsx": _PROGRAMME,
+    "programme_report_pdf": _PROGRAMME,
+    "programme_claims": _PROGRAMME,
+    "programme_applications": access("staff_user superuser", "participant sme_admin procurer funder"),
+    "firm_redemption": access("sme_admin staff_user superuser", "participant procurer funder"),
+}
 
 
 def admin_expectation(persona: str, visit: Visit) -> str | None:
