@@ -405,6 +405,7 @@ def mail_through_workers(
 
 def main() -> int:
     args = parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # progress lines show at once, also through tee
     # Stopped from outside: unwind, so that the worker, Redis and PostgreSQL are stopped and removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.path.insert(0, str(BASE_DIR))

@@ -7,6 +7,9 @@ import pytest
 
 from livinglab.factories import MembershipFactory, PersonFactory, UserFactory
 from livinglab.models import Role
+
+# The browser fixtures live with the core's journeys; the voucher journey uses the same Chromium set-up.
+from tests.livinglab.conftest import browser, page, pytest_runtest_makereport, shoot  # noqa: F401
 from vouchers.factories import EnrolmentFactory, ProgrammeFactory, SolutionFactory
 
 
