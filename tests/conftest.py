@@ -1,5 +1,7 @@
 """Shared fixtures: personas for every kind of user, and published ground rules and consent forms."""
 
+from decimal import Decimal
+
 import pytest
 from allauth.mfa.models import Authenticator
 
@@ -14,6 +16,8 @@ from livinglab.factories import (
     UserFactory,
 )
 from livinglab.models import Organisation, Role
+from tests.browser import browser, page, pytest_runtest_makereport, shoot  # noqa: F401
+from vouchers.factories import EnrolmentFactory, ProgrammeFactory, SolutionFactory
 
 
 def with_totp(user):
@@ -134,3 +138,22 @@ def give(consent_form, purposes):
         )[0]
 
     return _give
+
+
+# ---------------------------------------------------------------------------------------- voucher programmes
+
+
+@pytest.fixture
+def programme(cluster, agency):
+    """Fixed 500 EUR vouchers, budget 10,000 EUR, one redemption per voucher, open for applications."""
+    return ProgrammeFactory(
+        title="Warm homes Bretagne", operator=cluster, funder=agency, total_budget=Decimal("10000.00")
+    )
+
+
+@pytest.fixture
+def solution(sme, programme):
+    """The SME's solution, approved in the programme."""
+    solution = SolutionFactory(firm=sme, name="Heat-pump retrofit", price=Decimal("900.00"))
+    EnrolmentFactory(solution=solution, programme=programme)
+    return solution

@@ -10,23 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cms.models import HomePage, StandardPage, VoucherProgrammePage
-from vouchers.factories import EnrolmentFactory, ProgrammeFactory, SolutionFactory, VoucherFactory
+from vouchers.factories import EnrolmentFactory, SolutionFactory, VoucherFactory
 from vouchers.models import Enrolment, HouseholdType, Programme
-
-
-@pytest.fixture
-def programme(cluster, agency):
-    """Fixed 500 EUR vouchers, budget 10,000 EUR, open for applications."""
-    return ProgrammeFactory(
-        title="Warm homes Bretagne", operator=cluster, funder=agency, total_budget=Decimal("10000.00")
-    )
-
-
-@pytest.fixture
-def solution(sme, programme):
-    solution = SolutionFactory(firm=sme, name="Heat-pump retrofit", price=Decimal("900.00"))
-    EnrolmentFactory(solution=solution, programme=programme)
-    return solution
 
 
 @pytest.fixture

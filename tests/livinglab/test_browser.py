@@ -14,8 +14,7 @@ from pypdf import PdfReader
 from livinglab import services
 from livinglab.factories import DEMO_PASSWORD, MembershipFactory, PersonFactory, UserFactory
 from livinglab.models import ConsentRecord, GroundRulesAcceptance, Person, Role, User
-
-from .conftest import fresh_totp_code, sign_in
+from tests.browser import fresh_totp_code, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -1,31 +1,18 @@
-"""Voucher fixtures: an open programme run by the cluster for the agency, an enrolled firm with its
+"""Voucher fixtures (the programme and its solution are in tests/conftest.py): an enrolled firm with its
 administrator, a firm that is not enrolled, and people to hold vouchers."""
-
-from decimal import Decimal
 
 import pytest
 
 from livinglab.factories import MembershipFactory, PersonFactory, UserFactory
 from livinglab.models import Role
 
-# The browser fixtures live with the core's journeys; the voucher journey uses the same Chromium set-up.
-from tests.livinglab.conftest import browser, page, pytest_runtest_makereport, shoot  # noqa: F401
-from vouchers.factories import EnrolmentFactory, ProgrammeFactory, SolutionFactory
-
 
 @pytest.fixture
-def programme(cluster, agency):
-    """Fixed 500 EUR vouchers, budget 10,000 EUR, one redemption per voucher."""
-    return ProgrammeFactory(
-        title="Warm homes Bretagne", operator=cluster, funder=agency, total_budget=Decimal("10000.00")
-    )
-
-
-@pytest.fixture
-def solution(sme, programme):
-    solution = SolutionFactory(firm=sme, name="Heat-pump retrofit", price=Decimal("900.00"))
-    EnrolmentFactory(solution=solution, programme=programme)
-    return solution
+def partial(programme):
+    """Vouchers may be spent in parts, so that amounts are not all round figures."""
+    programme.partial_redemption = True
+    programme.save(update_fields=["partial_redemption"])
+    return programme
 
 
 @pytest.fixture

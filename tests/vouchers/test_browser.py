@@ -16,7 +16,7 @@ from wagtail.models import Page
 from cms.models import VoucherProgrammePage
 from livinglab.factories import DEMO_PASSWORD, MembershipFactory, PersonFactory, UserFactory
 from livinglab.models import Role
-from tests.livinglab.conftest import fresh_totp_code, sign_in
+from tests.browser import fresh_totp_code, sign_in
 from vouchers import services
 from vouchers.factories import ProgrammeFactory, SolutionFactory
 from vouchers.models import Claim, DeMinimisAid, Feedback, LedgerEntry, PaymentBatch, Voucher

@@ -77,14 +77,6 @@ def actions(prefix="vouchers.") -> list[str]:
 
 
 @pytest.fixture
-def partial(programme):
-    """Vouchers may be spent in parts, so that amounts are not all round figures."""
-    programme.partial_redemption = True
-    programme.save(update_fields=["partial_redemption"])
-    return programme
-
-
-@pytest.fixture
 def other_funder(db):
     agency = OrganisationFactory(name="Loire Region Fund", kind=Organisation.Kind.FUNDING_AGENCY)
     user = MembershipFactory(organisation=agency, role=Role.FUNDING_OFFICER, user=UserFactory()).user

@@ -27,13 +27,6 @@ NS = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"}
 
 
 @pytest.fixture
-def partial(programme):
-    programme.partial_redemption = True
-    programme.save(update_fields=["partial_redemption"])
-    return programme
-
-
-@pytest.fixture
 def second_firm(partial):
     firm = OrganisationFactory(name="=Armor Énergie", kind=Organisation.Kind.SME)
     EnrolmentFactory(solution=SolutionFactory(firm=firm), programme=partial)

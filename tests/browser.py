@@ -1,4 +1,5 @@
-"""Browser fixtures: Debian's Chromium driven by Playwright against pytest-django's live server.
+"""Browser fixtures: Debian's Chromium driven by Playwright against pytest-django's live server. They are
+registered once, in tests/conftest.py, so that every app's journeys share one Chromium per run.
 
 Every browser test starts from the database as the migrations leave it (home page, site, locale), signs in
 through the real forms, fails on any server error or script error the page meets, and saves screenshots
