@@ -1,9 +1,8 @@
 """Browser fixtures: Debian's Chromium driven by Playwright against pytest-django's live server. They are
 registered once, in tests/conftest.py, so that every app's journeys share one Chromium per run.
 
-Every browser test starts from the database as the migrations leave it (home page, site, locale), signs in
-through the real forms, fails on any server error or script error the page meets, and saves screenshots
-of its key steps to ``var/screenshots/<test-name>-<step>.png``.
+Every browser test signs in through the real forms, fails on any server error or script error the page
+meets, and saves screenshots of its key steps to ``var/screenshots/<test-name>-<step>.png``.
 """
 
 import os
@@ -13,6 +12,10 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from django.conf import settings
+from wagtail.models import Locale, Page, Site
+
+from cms.models import HomePage
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make are synchronous.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -122,3 +125,20 @@ def fresh_totp_code(secret: str, used: set[str], *, margin: float = 4.0) -> str:
             used.add(code)
             return code
         time.sleep(left + 0.1)
+
+
+def home_page():
+    """The site's home page, rebuilt when an earlier test emptied the database. A live-server test should
+    find the pages the migrations install (serialized rollback), but Playwright's event loop gives this
+    thread a new database connection object without the serialized copy, so a flushed database stays
+    empty; this puts back what the migrations create: the locale, the root, the home page and the site."""
+    home = HomePage.objects.first()
+    if home is None:
+        Locale.objects.get_or_create(language_code=settings.LANGUAGE_CODE)
+        root = Page.get_first_root_node() or Page.add_root(instance=Page(title="Root", slug="root"))
+        home = root.add_child(instance=HomePage(title="Living lab", slug="home"))
+        Site.objects.update_or_create(
+            is_default_site=True,
+            defaults={"hostname": "localhost", "port": 80, "root_page": home, "site_name": "livinglab"},
+        )
+    return home

@@ -11,12 +11,11 @@ from decimal import Decimal
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from playwright.sync_api import expect
-from wagtail.models import Page
 
 from cms.models import VoucherProgrammePage
 from livinglab.factories import DEMO_PASSWORD, MembershipFactory, PersonFactory, UserFactory
 from livinglab.models import Role
-from tests.browser import fresh_totp_code, sign_in
+from tests.browser import fresh_totp_code, home_page, sign_in
 from vouchers import services
 from vouchers.factories import ProgrammeFactory, SolutionFactory
 from vouchers.models import Claim, DeMinimisAid, Feedback, LedgerEntry, PaymentBatch, Voucher
@@ -67,8 +66,7 @@ def scene(cluster, agency, sme):
     solution = SolutionFactory(firm=sme, name="Heat-pump retrofit", price=Decimal("900.00"))
     enrolment = services.apply_for_enrolment(solution, programme, acting_user=cashier)
     services.decide_enrolment(enrolment, approve=True, acting_user=coordinator)
-    home = Page.objects.get(depth=2)
-    home.add_child(
+    home_page().add_child(
         instance=VoucherProgrammePage(
             title="Warm homes vouchers",
             slug="warm-homes",
