@@ -10,21 +10,24 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from livinglab.models import User
+from livinglab.models import Person, User
 
-from .models import Voucher
+from .models import Application, Voucher
 from .pdf import voucher_pdf
 
 MAIL_CLAIM_MIN_SECONDS = int(timedelta(days=1).total_seconds())
 
 
-def recipients(voucher: Voucher) -> list[str]:
-    """The holder's address; for a minor or a holder without a login, their guardians' addresses."""
-    holder = voucher.holder
-    if holder.user is not None and holder.user.email and not holder.needs_guardian_consent():
-        return [holder.user.email]
-    guardians = User.objects.filter(person__wards__ward=holder).exclude(email="").order_by("email")
+def person_recipients(person: Person) -> list[str]:
+    """The person's address; for a minor or a person without a login, their guardians' addresses."""
+    if person.user is not None and person.user.email and not person.needs_guardian_consent():
+        return [person.user.email]
+    guardians = User.objects.filter(person__wards__ward=person).exclude(email="").order_by("email")
     return list(guardians.values_list("email", flat=True))
+
+
+def recipients(voucher: Voucher) -> list[str]:
+    return person_recipients(voucher.holder)
 
 
 def mail_claim_key(voucher: Voucher) -> str:
@@ -170,6 +173,43 @@ def send_expiry_reminder(voucher_id: int) -> bool:
 def send_feedback_request(voucher_id: int) -> bool:
     """E-mail a holder (or their guardians) once the link to the questionnaire about their voucher."""
     return _send_once(voucher_id, "feedback_requested_at", _feedback_request)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_not_selected(application_id: int) -> bool:
+    """Tell an applicant (or their guardians) once that the lottery did not draw them."""
+    application = (
+        Application.objects.select_related("programme__operator", "applicant__user")
+        .filter(pk=application_id, status=Application.Status.NOT_SELECTED)
+        .first()
+    )
+    if application is None:
+        return False
+    # The draw time as well as the id: a database rebuilt from scratch reuses ids, never both.
+    key = f"voucher-not-selected:{application.pk}:{application.decided_at.timestamp():.6f}"
+    if not cache.add(key, True, MAIL_CLAIM_MIN_SECONDS * 30):
+        return False
+    try:
+        to = person_recipients(application.applicant)
+        if not to:
+            return False
+        programme = application.programme
+        subject = _("The lottery of “%(programme)s” has been drawn") % {"programme": programme.title}
+        body = _(
+            "The lottery among the eligible applicants of the programme “%(programme)s”, run by "
+            "%(operator)s, has been drawn. The application of %(applicant)s was not drawn: the budget did "
+            "not cover more vouchers.\n\nHow the lottery was drawn, and the application: %(url)s"
+        ) % {
+            "programme": programme.title,
+            "operator": programme.operator.name,
+            "applicant": application.applicant.full_name,
+            "url": _site_url("voucher_application", application.pk),
+        }
+        EmailMessage(subject=subject, body=body, to=to).send()
+    except Exception:
+        cache.delete(key)
+        raise
+    return True
 
 
 def vouchers_to_remind(now=None) -> list[int]:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from livinglab.factories import OrganisationFactory, PersonFactory, UserFactory
 from livinglab.models import AuditEntry, Guardianship, Organisation, Person
-from vouchers import services
+from vouchers import services, tasks
 from vouchers.errors import VoucherError
 from vouchers.factories import ProgrammeFactory, VoucherFactory
 from vouchers.models import Application, HouseholdType, Programme, Voucher
@@ -313,6 +313,27 @@ def test_the_lottery_issues_within_the_budget_and_tells_the_rest_they_were_not_s
     assert all(a.voucher is not None for a in ranked[:3])
     lottery.refresh_from_db()
     assert lottery.lottery_seed == "demo-seed" and lottery.lottery_drawn_at is not None
+
+
+def test_the_lottery_mails_the_vouchers_drawn_and_tells_the_others_once(
+    lottery, staff_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    waiting_applicants(lottery, 5)
+    close_window(lottery)
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.draw_lottery(lottery, acting_user=staff_user, seed="demo-seed")
+
+    drawn = [m for m in mailoutbox if m.attachments]
+    not_drawn = [m for m in mailoutbox if not m.attachments]
+    assert len(drawn) == 3 and len(not_drawn) == 2
+    losers = Application.objects.filter(programme=lottery, status=Application.Status.NOT_SELECTED)
+    assert sorted(m.to[0] for m in not_drawn) == sorted(a.applicant.user.email for a in losers)
+    assert all("was not drawn" in m.body and "/vouchers/applications/" in m.body for m in not_drawn)
+    # A retried task sends nothing more.
+    assert not any(tasks.send_not_selected(a.pk) for a in losers)
+    assert len(mailoutbox) == 5
 
 
 def test_the_lottery_follows_its_seed_and_replaying_it_matches_the_stored_ranks(lottery, staff_user):

@@ -15,6 +15,7 @@ from livinglab.models import Organisation, Person, User
 
 from ..errors import VoucherError
 from ..models import Application, HouseholdType, Programme, Voucher
+from ..tasks import send_not_selected
 from .common import _user
 from .ledger import issue_voucher
 
@@ -432,6 +433,9 @@ def draw_lottery(programme: Programme, *, acting_user: User, seed: str | None = 
     Application.objects.bulk_update(
         by_pk.values(), ["lottery_rank", "decided_at", "status", "voucher", "refusal_reasons"]
     )
+    for application in by_pk.values():
+        if application.status == Application.Status.NOT_SELECTED:
+            send_not_selected.delay_on_commit(application.pk)
     result = LotteryResult(
         seed=seed,
         drawn_at=now,
