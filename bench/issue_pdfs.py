@@ -39,7 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.core.mail.backends.base import BaseEmailBackend
-from voucher_world import open_fixed_programme
+from voucher_world import enrolled_firm, open_fixed_programme
 
 BENCH_DIR = Path(__file__).resolve().parent
 BASE_DIR = BENCH_DIR.parent
@@ -257,11 +257,8 @@ def build_programme(count: int):
     import factory
     from django.contrib.auth.hashers import make_password
 
-    from livinglab import services as core
     from livinglab.factories import OrganisationFactory, UserFactory
-    from livinglab.models import Organisation, Role
-    from vouchers import services
-    from vouchers.models import Solution
+    from livinglab.models import Organisation
 
     no_password = factory.Transformer.Force(make_password(None))
     admin = UserFactory(
@@ -275,21 +272,15 @@ def build_programme(count: int):
         acting_user=admin,
     )
     for number in range(3):
-        firm = OrganisationFactory(name=f"Bench Installer {number}", kind=Organisation.Kind.SME)
-        owner = UserFactory(email=f"bench-installer{number}@example.org", password=no_password)
-        core.add_membership(owner, firm, Role.FIRM_ADMIN, acting_user=admin)
-        solution = services.save_solution(
-            Solution(
-                firm=firm,
-                name=f"Insulation package {number}",
-                description="Loft and wall insulation, fitted in two days.",
-                price=Decimal("2400.00"),
-                category=Solution.Category.ENERGY_EFFICIENCY,
-            ),
-            acting_user=owner,
+        enrolled_firm(
+            programme,
+            name=f"Bench Installer {number}",
+            email=f"bench-installer{number}@example.org",
+            solution=f"Insulation package {number}",
+            price=Decimal("2400.00"),
+            password=no_password,
+            admin=admin,
         )
-        enrolment = services.apply_for_enrolment(solution, programme, acting_user=owner)
-        services.decide_enrolment(enrolment, approve=True, acting_user=admin)
     return programme, admin, no_password
 
 

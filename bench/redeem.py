@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from voucher_world import open_fixed_programme
+from voucher_world import enrolled_firm, open_fixed_programme
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOG_DIR = BASE_DIR / "var" / "bench"
@@ -91,9 +91,8 @@ def build_data(count: int) -> Setup:
         PersonFactory,
         UserFactory,
     )
-    from livinglab.models import Organisation, Role
+    from livinglab.models import Organisation
     from vouchers import services, tokens
-    from vouchers.models import Solution
 
     # Nobody signs in here: one unusable password, not a PBKDF2 hash per user.
     no_password = factory.Transformer.Force(make_password(None))
@@ -114,24 +113,15 @@ def build_data(count: int) -> Setup:
 
     secrets = {}
     for label in ("firm", "rival"):
-        firm = OrganisationFactory(name=f"Bench {label}", kind=Organisation.Kind.SME)
-        cashier = UserFactory(email=f"bench-{label}@example.org", password=no_password)
-        PersonFactory(user=cashier, full_name=f"Cashier of bench {label}")
-        core.add_membership(cashier, firm, Role.FIRM_ADMIN, acting_user=admin)
-        solution = services.save_solution(
-            Solution(
-                firm=firm,
-                name=f"Heat pump of bench {label}",
-                description="Installed and serviced.",
-                price=Decimal("900.00"),
-                category=Solution.Category.ENERGY_EFFICIENCY,
-            ),
-            acting_user=cashier,
+        firm, cashier, _ = enrolled_firm(
+            programme,
+            name=f"Bench {label}",
+            email=f"bench-{label}@example.org",
+            solution=f"Heat pump of bench {label}",
+            price=Decimal("900.00"),
+            password=no_password,
+            admin=admin,
         )
-        enrolment = services.apply_for_enrolment(solution, programme, acting_user=cashier)
-        services.decide_enrolment(enrolment, approve=True, acting_user=admin)
-        for version in core.pending_ground_rules(cashier, programme, organisation=firm):
-            core.accept_ground_rules(version, organisation=firm, acting_user=cashier)
         core.require_ground_rules(cashier, programme, organisation=firm)
         _, secrets[label] = tokens.create_partner_token(
             firm, "Bench till", ["check", "redeem", "reverse"], acting_user=cashier
