@@ -28,6 +28,7 @@ from .models import (
     LedgerEntry,
     PaymentBatch,
     Programme,
+    amount_text,
     cents,
     de_minimis_headroom,
     de_minimis_total,
@@ -35,7 +36,6 @@ from .models import (
     money_sum,
 )
 from .services import claims as claim_services
-from .services.common import _eur
 
 # ------------------------------------------------------------------------------------------- helpers
 
@@ -329,9 +329,9 @@ def claim_line_decide(request, pk: int):
             messages.success(
                 request,
                 _("The line of %(amount)s EUR is approved and recorded as de minimis aid.")
-                % {"amount": _eur(line.amount)}
+                % {"amount": amount_text(line.amount)}
                 if approve
-                else _("The line of %(amount)s EUR is rejected.") % {"amount": _eur(line.amount)},
+                else _("The line of %(amount)s EUR is rejected.") % {"amount": amount_text(line.amount)},
             )
             return redirect("claim_detail", pk=claim.pk)
     return _render_claim(request, claim, line_forms={line.pk: form}, status=400)

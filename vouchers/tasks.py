@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from livinglab.models import Person, User
 
-from .models import Application, Voucher
+from .models import Application, Voucher, amount_text
 from .pdf import voucher_pdf
 
 MAIL_CLAIM_MIN_SECONDS = int(timedelta(days=1).total_seconds())
@@ -75,8 +75,7 @@ def send_voucher_issued(voucher_id: int) -> bool:
                 "programme": programme.title,
                 "operator": programme.operator.name,
                 "last_day": formats.date_format(programme.valid_until, "DATE_FORMAT"),
-                "url": settings.WAGTAILADMIN_BASE_URL.rstrip("/")
-                + reverse("voucher_detail", args=[voucher.pk]),
+                "url": _site_url("voucher_detail", voucher.pk),
             },
             to=to,
         )
@@ -140,7 +139,7 @@ def _reminder(voucher: Voucher) -> tuple[str, str]:
         "programme": programme.title,
         "holder": voucher.holder.full_name,
         "last_day": formats.date_format(programme.valid_until, "DATE_FORMAT"),
-        "balance": formats.number_format(voucher.balance(), decimal_pos=2, use_l10n=True),
+        "balance": amount_text(voucher.balance()),
         "url": _site_url("voucher_detail", voucher.pk),
     }
     return subject, body

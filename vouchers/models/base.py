@@ -13,7 +13,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Sum
 from django.db.models.functions import Coalesce, Round
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 CENT = Decimal("0.01")
@@ -30,6 +30,11 @@ def money_sum(expression: str = "amount"):
 
 def cents(value) -> Decimal:
     return Decimal(value).quantize(CENT)
+
+
+def amount_text(amount) -> str:
+    """An amount in euros as people read it in their language, without the unit: ``1,500.00``."""
+    return formats.number_format(Decimal(amount), decimal_pos=2, use_l10n=True, force_grouping=True)
 
 
 def money_field(verbose_name, **kwargs):

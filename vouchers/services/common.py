@@ -8,10 +8,7 @@ from django.utils.translation import gettext as _
 from livinglab.models import Organisation, User
 
 from ..errors import VoucherError
-from ..models import (
-    CENT,
-    Voucher,
-)
+from ..models import CENT, Voucher, amount_text
 
 
 def _money(value, *, what: str) -> Decimal:
@@ -28,7 +25,7 @@ def _money(value, *, what: str) -> Decimal:
 
 
 def _eur(amount: Decimal) -> str:
-    return formats.number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)
+    return amount_text(amount)
 
 
 def _percent(rate: Decimal) -> str:

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from livinglab.models import Organisation, Person
 
-from ..models import Application, Programme, Voucher
+from ..models import Application, Programme, Voucher, amount_text
 
 register = template.Library()
 
@@ -19,8 +19,7 @@ def eur(amount) -> str:
     """An amount of money as people read it in their language: ``1,500.00 EUR``."""
     if amount in (None, ""):
         return ""
-    number = formats.number_format(Decimal(amount), decimal_pos=2, use_l10n=True, force_grouping=True)
-    return _("%(amount)s EUR") % {"amount": number}
+    return _("%(amount)s EUR") % {"amount": amount_text(amount)}
 
 
 @register.filter
