@@ -2,9 +2,18 @@
 administrator, a firm that is not enrolled, and people to hold vouchers."""
 
 import pytest
+from django.core.cache import cache
 
 from livinglab.factories import MembershipFactory, PersonFactory, UserFactory
 from livinglab.models import Role
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Failed-lookup counters and once-only mail claims live in the cache: each test starts without any."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

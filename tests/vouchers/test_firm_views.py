@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -26,13 +25,6 @@ from vouchers.factories import ProgrammeFactory, SolutionFactory, VoucherFactory
 from vouchers.models import DeMinimisAid, Enrolment, LedgerEntry, PartnerToken, Solution, Voucher
 
 EUR = Decimal
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
