@@ -46,3 +46,8 @@ def other_firm_cashier(other_sme):
 @pytest.fixture
 def holder(db):
     return PersonFactory(full_name="Anne Le Goff")
+
+
+def mistyped(code: str) -> str:
+    """``code`` with its first character changed: the check character catches it."""
+    return ("1" if code[0] != "1" else "2") + code[1:]

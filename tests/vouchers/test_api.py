@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from livinglab import services as core
 from livinglab.models import AuditEntry
+from tests.vouchers.conftest import mistyped
 from vouchers import tokens
 from vouchers.codes import check_character, format_code, generate_code
 from vouchers.errors import VoucherError
@@ -57,11 +58,6 @@ def unknown_code() -> str:
     """A well-formed code that no voucher has."""
     payload = generate_code()[:16]
     return payload + check_character(payload)
-
-
-def mistyped(code: str) -> str:
-    """``code`` with its first character changed: the check character catches it."""
-    return ("1" if code[0] != "1" else "2") + code[1:]
 
 
 # ------------------------------------------------------------------------------------ tokens, scopes
