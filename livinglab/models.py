@@ -87,6 +87,17 @@ class User(AbstractUser):
         return self.get_full_name() or self.email
 
 
+class HouseholdType(models.TextChoices):
+    """How people live together: asked by voucher eligibility rules and by user-panel profiles."""
+
+    SINGLE = "single", _("One adult")
+    COUPLE = "couple", _("Two or more adults, no children")
+    FAMILY = "family", _("Adults with children")
+    SINGLE_PARENT = "single_parent", _("Single parent with children")
+    SHARED = "shared", _("Shared household or care home")
+    BUSINESS = "business", _("Small business (B2B vouchers)")
+
+
 class Person(models.Model):
     """A data subject: somebody whose consent and participation the platform records.
 

@@ -30,6 +30,7 @@ urlpatterns = [
     path("consent/records/<int:pk>/withdraw/", views.consent_withdraw, name="consent_withdraw"),
     path("consent/records/<int:pk>/receipt.pdf", views.consent_receipt_pdf, name="consent_receipt"),
     path("vouchers/", include("vouchers.urls")),
+    path("panels/", include("pilots.urls")),
 ]
 
 if settings.DEBUG:

@@ -3,13 +3,12 @@
 from datetime import timedelta
 
 from celery import shared_task
-from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMessage
-from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from livinglab.links import absolute_url
 from livinglab.models import Person, User
 
 from .models import Application, Voucher, amount_text
@@ -75,7 +74,7 @@ def send_voucher_issued(voucher_id: int) -> bool:
                 "programme": programme.title,
                 "operator": programme.operator.name,
                 "last_day": formats.date_format(programme.valid_until, "DATE_FORMAT"),
-                "url": _site_url("voucher_detail", voucher.pk),
+                "url": absolute_url("voucher_detail", voucher.pk),
             },
             to=to,
         )
@@ -99,10 +98,6 @@ def expire_due_vouchers() -> int:
 # --------------------------------------------------------------------------- reminders and feedback
 
 MAIL_RELATED = ("programme__operator", "holder__user")
-
-
-def _site_url(name: str, pk: int) -> str:
-    return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + reverse(name, args=[pk])
 
 
 def _send_once(voucher_id: int, field: str, compose) -> bool:
@@ -140,7 +135,7 @@ def _reminder(voucher: Voucher) -> tuple[str, str]:
         "holder": voucher.holder.full_name,
         "last_day": formats.date_format(programme.valid_until, "DATE_FORMAT"),
         "balance": amount_text(voucher.balance()),
-        "url": _site_url("voucher_detail", voucher.pk),
+        "url": absolute_url("voucher_detail", voucher.pk),
     }
     return subject, body
 
@@ -157,7 +152,7 @@ def _feedback_request(voucher: Voucher) -> tuple[str, str]:
         "holder": voucher.holder.full_name,
         "programme": programme.title,
         "operator": programme.operator.name,
-        "url": _site_url("voucher_feedback", voucher.pk),
+        "url": absolute_url("voucher_feedback", voucher.pk),
     }
     return subject, body
 
@@ -202,7 +197,7 @@ def send_not_selected(application_id: int) -> bool:
             "programme": programme.title,
             "operator": programme.operator.name,
             "applicant": application.applicant.full_name,
-            "url": _site_url("voucher_application", application.pk),
+            "url": absolute_url("voucher_application", application.pk),
         }
         EmailMessage(subject=subject, body=body, to=to).send()
     except Exception:

@@ -14,7 +14,8 @@ from django.db import models
 from django.db.models import Sum
 from django.db.models.functions import Coalesce, Round
 from django.utils import formats, timezone
-from django.utils.translation import gettext_lazy as _
+
+from livinglab.models import HouseholdType  # noqa: F401  (re-exported next to the voucher models)
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -52,12 +53,3 @@ def storages_private():
 def end_of_day(day: date) -> datetime:
     """The first moment after ``day`` in the platform's time zone."""
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=timezone.get_default_timezone())
-
-
-class HouseholdType(models.TextChoices):
-    SINGLE = "single", _("One adult")
-    COUPLE = "couple", _("Two or more adults, no children")
-    FAMILY = "family", _("Adults with children")
-    SINGLE_PARENT = "single_parent", _("Single parent with children")
-    SHARED = "shared", _("Shared household or care home")
-    BUSINESS = "business", _("Small business (B2B vouchers)")

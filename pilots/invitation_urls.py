@@ -1,0 +1,3 @@
+"""URLs of this part of user panels (see pilots/urls.py)."""
+
+urlpatterns = []

@@ -1,0 +1,55 @@
+"""User panels and test campaigns, one module per part; everything is importable from ``pilots.models``."""
+
+from .attributes import (
+    DEFAULT_SHARED,
+    FIXED_ATTRIBUTES,
+    SHAREABLE_ATTRIBUTES,
+    AccessibilityNeed,
+    AgeBand,
+    AttributeKind,
+    Device,
+    DigitalSkills,
+    FixedAttribute,
+    Language,
+    Sector,
+    age_band_limits,
+    age_band_of,
+    pack,
+    unpack,
+)
+from .draws import ContactOverride, Draw, DrawSelection, Invitation, Participation, Screener, participant_code
+from .panels import AttributeValue, Panel, PanelAttribute, PanelMembership, ParticipantProfile
+from .rights import DataExport, ErasureReceipt, PanelImport
+
+__all__ = [
+    "DEFAULT_SHARED",
+    "FIXED_ATTRIBUTES",
+    "SHAREABLE_ATTRIBUTES",
+    "AccessibilityNeed",
+    "AgeBand",
+    "AttributeKind",
+    "AttributeValue",
+    "ContactOverride",
+    "DataExport",
+    "Device",
+    "DigitalSkills",
+    "Draw",
+    "DrawSelection",
+    "ErasureReceipt",
+    "FixedAttribute",
+    "Invitation",
+    "Language",
+    "Panel",
+    "PanelAttribute",
+    "PanelImport",
+    "PanelMembership",
+    "ParticipantProfile",
+    "Participation",
+    "Screener",
+    "Sector",
+    "age_band_limits",
+    "age_band_of",
+    "pack",
+    "participant_code",
+    "unpack",
+]

@@ -1,0 +1,59 @@
+"""Who may act on panels. Autodiscovered by ``rules``; services and views ask ``user.has_perm``."""
+
+import rules
+
+from livinglab.models import Role
+from livinglab.policy import (
+    CLUSTER_ROLES,
+    active_memberships,
+    is_cluster_staff,
+    is_guardian_of,
+    is_member,
+    is_own_person,
+    is_platform_admin,
+)
+
+
+@rules.predicate
+def runs_panel(user, panel) -> bool:
+    """Cluster staff of the living lab that owns ``panel``."""
+    return panel is not None and any(
+        m.organisation_id == panel.owner_id and m.role in CLUSTER_ROLES for m in active_memberships(user)
+    )
+
+
+@rules.predicate
+def recruits_for(user, panel) -> bool:
+    """A representative of an interest group the panel lets recruit."""
+    if panel is None:
+        return False
+    groups = {m.organisation_id for m in active_memberships(user) if m.role == Role.GROUP_REPRESENTATIVE}
+    return bool(groups) and panel.recruiting_groups.filter(pk__in=groups).exists()
+
+
+@rules.predicate
+def runs_panel_of(user, obj) -> bool:
+    return obj is not None and runs_panel(user, obj.panel)
+
+
+@rules.predicate
+def requested_draw(user, draw) -> bool:
+    """A member of the firm or authority the draw was made for."""
+    return draw is not None and draw.requested_by_id is not None and is_member(user, draw.requested_by)
+
+
+# Cluster staff open panels for their own living lab.
+rules.add_perm("pilots.add_panel", is_cluster_staff | is_platform_admin)
+# Running a panel: its settings, custom attributes, members' profiles and contact history, imports,
+# screeners, draws and overrides. Every look at a member's identity is audited by the view.
+rules.add_perm("pilots.manage_panel", runs_panel | is_platform_admin)
+rules.add_perm("pilots.manage_member", runs_panel_of | is_platform_admin)
+rules.add_perm("pilots.manage_draw", runs_panel_of | is_platform_admin)
+# Enrolling someone on their behalf (assisted participation): staff, and the panel's interest groups.
+rules.add_perm("pilots.enrol_into_panel", runs_panel | recruits_for | is_platform_admin)
+# Interest groups see only aggregate counts of the people they recruited.
+rules.add_perm("pilots.view_recruit_counts", runs_panel | recruits_for | is_platform_admin)
+# The firm a draw was made for sees pseudonymous codes and the attributes people agreed to share.
+rules.add_perm("pilots.view_draw_participants", requested_draw | runs_panel_of | is_platform_admin)
+# A person's own data (profile, panels, invitations, export, erasure): themselves or their guardian.
+rules.add_perm("pilots.manage_own_data", is_own_person | is_guardian_of)

@@ -1,0 +1,1 @@
+"""Every state change of user panels, one module per part. Views, commands and tasks call these."""

@@ -1,0 +1,4 @@
+"""Thin Celery tasks of user panels: they take ids and are safe to retry. Celery discovers this package;
+each part keeps its tasks in its own module."""
+
+from .panels import *  # noqa: F403
