@@ -24,6 +24,7 @@ class PanelImport(models.Model):
 
     class Status(models.TextChoices):
         UPLOADED = "uploaded", _("Uploaded: map the columns")
+        RUNNING = "running", _("Being checked and imported")
         INVALID = "invalid", _("Rows with errors: nothing imported")
         IMPORTED = "imported", _("Imported")
 
@@ -34,6 +35,7 @@ class PanelImport(models.Model):
     mapping = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
     row_count = models.PositiveIntegerField(default=0)
+    processed_count = models.PositiveIntegerField(default=0)  # progress of validation and import
     created_count = models.PositiveIntegerField(default=0)
     existing_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
