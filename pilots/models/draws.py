@@ -179,7 +179,7 @@ class Invitation(models.Model):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="invitations")
     panel = models.ForeignKey(Panel, on_delete=models.CASCADE, related_name="invitations")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SENT)
-    nonce = models.CharField(max_length=32, default=secrets.token_urlsafe, editable=False)
+    nonce = models.CharField(max_length=64, default=secrets.token_urlsafe, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     mailed_at = models.DateTimeField(null=True, blank=True)

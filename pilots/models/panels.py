@@ -239,7 +239,7 @@ class PanelMembership(models.Model):
     )
     # An opaque key (the normalised e-mail or the list's own reference) that makes re-imports idempotent.
     import_key = models.CharField(max_length=64, blank=True)
-    confirmation_nonce = models.CharField(max_length=32, default=secrets.token_urlsafe, editable=False)
+    confirmation_nonce = models.CharField(max_length=64, default=secrets.token_urlsafe, editable=False)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     joined_at = models.DateTimeField(default=timezone.now)
