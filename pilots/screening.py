@@ -538,3 +538,29 @@ def sampling_frame(
     for quota in quotas:
         cells_q |= Q(**{f"s{i}": quota["cell"][code] for i, code in enumerate(strata)})
     return Frame(queryset, strata, cells_q)
+
+
+def describe(conditions: dict, attributes: dict[str, Attribute]) -> str:
+    """A screener in words, for the draw's record: "Age band is one of 65 to 74, 75 and over; and …"."""
+    if not conditions:
+        return _("Everybody in the panel")
+    if "all" in conditions or "any" in conditions:
+        joiner = _(" and ") if "all" in conditions else _(" or ")
+        children = conditions.get("all") or conditions.get("any")
+        parts = [
+            describe(c, attributes) if "attribute" in c else f"({describe(c, attributes)})" for c in children
+        ]
+        return joiner.join(parts)
+    attribute = attributes.get(conditions.get("attribute"))
+    if attribute is None:
+        return str(conditions.get("attribute"))
+    value = conditions.get("value")
+    if isinstance(value, list):
+        shown = ", ".join(attribute.choice_label(v) for v in value)
+        if conditions.get("operator") == "between":
+            shown = f"{value[0]}–{value[-1]}"
+    elif isinstance(value, bool):
+        shown = _("yes") if value else _("no")
+    else:
+        shown = str(value)
+    return f"{attribute.label} {OPERATOR_LABELS.get(conditions.get('operator'), '')} {shown}"

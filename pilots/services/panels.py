@@ -8,8 +8,9 @@ from django.utils.translation import gettext as _
 from livinglab import audit
 from livinglab.models import Person, User
 
-from ..errors import PanelError
+from ..errors import PanelError, ScreenerError
 from ..models import FIXED_ATTRIBUTES, AttributeKind, Panel, PanelMembership, ParticipantProfile, pack
+from ..screening import condition_problems
 from ..tasks import send_membership_confirmation
 
 MULTI_COLUMNS = [a.column for a in FIXED_ATTRIBUTES.values() if a.kind == AttributeKind.MULTI]
@@ -144,3 +145,30 @@ def change_membership_status(
         data={"from": old, "to": status, "reason": reason.strip()},
     )
     return membership
+
+
+@transaction.atomic
+def note_member_viewed(membership: PanelMembership, *, acting_user: User) -> None:
+    """Staff opened a member's identity and history: the audit trail says who looked, and when."""
+    audit.record(
+        "pilots.membership.view", actor=acting_user, obj=membership, organisation=membership.panel.owner
+    )
+
+
+@transaction.atomic
+def save_screener(screener, *, acting_user: User):
+    """Create or update a saved screener; its conditions must be usable."""
+    problems = condition_problems(screener.conditions, screener.panel)
+    if problems:
+        raise ScreenerError(_("The screener cannot be saved as it stands."), problems)
+    created = screener.pk is None
+    if created:
+        screener.created_by = acting_user
+    screener.save()
+    audit.record(
+        "pilots.screener." + ("create" if created else "update"),
+        actor=acting_user,
+        obj=screener,
+        organisation=screener.panel.owner,
+    )
+    return screener
