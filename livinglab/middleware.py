@@ -5,7 +5,8 @@ from django.utils.translation import gettext as _
 
 from .policy import requires_mfa
 
-PROTECTED_PREFIXES = ("/workspace/", "/admin/")
+# Staff pages of panels show participants' identities: the same rule as workspaces.
+PROTECTED_PREFIXES = ("/workspace/", "/admin/", "/panels/")
 
 
 class RequireMFAMiddleware:
