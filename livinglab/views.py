@@ -336,7 +336,7 @@ def consent_withdraw(request, pk):
         messages.info(request, _("This consent had already been withdrawn."))
     return redirect(
         request.POST.get("next")
-        if request.POST.get("next", "").startswith("/workspace/")
+        if request.POST.get("next", "").startswith(("/workspace/", "/panels/me/"))
         else "consent_overview"
     )
 
