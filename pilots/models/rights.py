@@ -22,6 +22,9 @@ class PanelImport(models.Model):
     """A CSV or XLSX list of members: uploaded, mapped to profile fields, validated, then imported whole or
     not at all."""
 
+    # Audit entries name it by type and id: a file name can hold a person's name.
+    audit_pseudonymous = True
+
     class Status(models.TextChoices):
         UPLOADED = "uploaded", _("Uploaded: map the columns")
         RUNNING = "running", _("Being checked and imported")
