@@ -213,6 +213,8 @@ CELERY_BEAT_SCHEDULE = {
     "expire-vouchers": {"task": "vouchers.tasks.expire_due_vouchers", "schedule": 3600.0},
     "remind-expiring-vouchers": {"task": "vouchers.tasks.remind_expiring_vouchers", "schedule": 86400.0},
     "request-voucher-feedback": {"task": "vouchers.tasks.request_feedback", "schedule": 900.0},
+    "expire-panel-invitations": {"task": "pilots.tasks.invitations.expire_invitations", "schedule": 3600.0},
+    "remind-panel-invitations": {"task": "pilots.tasks.invitations.remind_invitations", "schedule": 86400.0},
     "delete-expired-data-exports": {
         "task": "pilots.tasks.rights.delete_expired_data_exports",
         "schedule": 86400.0,

@@ -1,4 +1,7 @@
 """Thin Celery tasks of user panels: they take ids and are safe to retry. Celery discovers this package;
 each part keeps its tasks in its own module."""
 
+from .imports import *  # noqa: F403
+from .invitations import *  # noqa: F403
 from .panels import *  # noqa: F403
+from .rights import *  # noqa: F403
