@@ -7,6 +7,7 @@ from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from livinglab.charts import horizontal_bars
@@ -406,7 +407,8 @@ def draw_new(request, slug):
                 for problem in error.problems:
                     form.add_error(None, problem)
             else:
-                messages.success(request, _("%(n)s people were drawn.") % {"n": draw.size})
+                drawn = ngettext("%(n)s person was drawn.", "%(n)s people were drawn.", draw.size)
+                messages.success(request, drawn % {"n": draw.size})
                 return redirect("pilots:draw_detail", pk=draw.pk)
         feasibility = draw_services.preview_draw(panel, spec)
     chart = None
