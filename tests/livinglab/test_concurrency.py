@@ -1,39 +1,11 @@
 """Concurrency claims, tested on PostgreSQL with real threads (the harness runs this file there)."""
 
-import threading
-
-import pytest
-from django.db import connection, connections
-
 from livinglab import audit, services
 from livinglab.factories import GroundRulesVersionFactory, PersonFactory, UserFactory
 from livinglab.models import AuditEntry, ConsentRecord, GroundRulesVersion, VersionStatus
+from tests.concurrency import on_postgresql, run_together
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="row locks need PostgreSQL; the harness runs this on PostgreSQL"
-)
-
-
-def run_together(worker, n):
-    """Start ``n`` threads at the same moment; return their results or exceptions."""
-    barrier = threading.Barrier(n)
-    results = [None] * n
-
-    def target(i):
-        try:
-            barrier.wait()
-            results[i] = worker(i)
-        except Exception as error:
-            results[i] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
+pytestmark = on_postgresql
 
 
 def test_concurrent_writers_keep_one_unbroken_audit_chain(transactional_db, consent_form, purposes):

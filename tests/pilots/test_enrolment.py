@@ -2,7 +2,6 @@
 questions and the counts interest groups see of their recruits."""
 
 import re
-import threading
 import time
 from datetime import date
 from decimal import Decimal
@@ -12,7 +11,7 @@ import pytest
 from django.core import mail
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -47,6 +46,7 @@ from pilots.services.enrolment import (
 from pilots.services.panels import add_member
 from pilots.tokens import confirmation_token
 from tests.browser import sign_in
+from tests.concurrency import on_postgresql, run_together
 
 PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 Status = PanelMembership.Status
@@ -787,32 +787,6 @@ def test_list_pages_make_the_same_number_of_queries_whatever_their_length(
 
 
 # ----------------------------------------------------------------------------------------- concurrency
-
-on_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="row locks need PostgreSQL; the harness runs this on PostgreSQL"
-)
-
-
-def run_together(worker, n):
-    """Start ``n`` threads at the same moment; return their results or exceptions."""
-    barrier = threading.Barrier(n)
-    results = [None] * n
-
-    def target(i):
-        try:
-            barrier.wait()
-            results[i] = worker(i)
-        except Exception as error:
-            results[i] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @on_postgresql

@@ -25,7 +25,7 @@ from pilots.models import AttributeKind, AttributeValue, PanelImport, PanelMembe
 from pilots.services import imports as services
 from pilots.services.enrolment import confirm_membership, membership_from_token
 from tests.browser import fresh_totp_code, sign_in
-from tests.livinglab.test_concurrency import run_together
+from tests.concurrency import run_together
 
 GOOD_CSV = (
     b"Name,E-mail,Year of birth,Region,Postcode,Languages,Devices,Digital skills\n"

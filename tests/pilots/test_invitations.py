@@ -31,7 +31,7 @@ from pilots.tasks import expire_invitations, remind_invitations, send_invitation
 from pilots.templatetags.invitation_tags import my_invitations
 from pilots.tokens import INVITATION_SALT, invitation_token, unsign
 from tests.browser import sign_in
-from tests.livinglab.test_concurrency import run_together
+from tests.concurrency import on_postgresql, run_together
 
 THIS_YEAR = timezone.localdate().year
 # Session, user, draw, the user's memberships, the page's count and rows, the audit entry of the look
@@ -617,10 +617,6 @@ def test_the_staff_list_of_a_draws_invitations_in_a_browser(
 
 
 # ----------------------------------------------------------------------- concurrency (PostgreSQL only)
-
-on_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="row locks need PostgreSQL; the harness runs this on PostgreSQL"
-)
 
 
 @on_postgresql

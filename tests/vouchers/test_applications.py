@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from livinglab.factories import OrganisationFactory, PersonFactory, UserFactory
 from livinglab.models import AuditEntry, Guardianship, Organisation, Person
+from tests.concurrency import on_postgresql, run_together
 from vouchers import services, tasks
 from vouchers.errors import VoucherError
 from vouchers.factories import ProgrammeFactory, VoucherFactory
@@ -613,15 +614,9 @@ def test_the_operators_list_asks_the_same_number_of_queries_for_2_or_10_applicat
 
 # ------------------------------------------------------------------------ concurrency (PostgreSQL only)
 
-on_postgresql = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="row locks need PostgreSQL; the harness runs this on PostgreSQL"
-)
-
 
 @on_postgresql
 def test_the_same_application_sent_at_once_is_recorded_once(transactional_db, programme, participant):
-    from tests.livinglab.test_concurrency import run_together
-
     results = run_together(lambda i: apply(programme, participant.person, participant), 5)
 
     assert sum(isinstance(r, Application) for r in results) == 1, results
@@ -631,8 +626,6 @@ def test_the_same_application_sent_at_once_is_recorded_once(transactional_db, pr
 
 @on_postgresql
 def test_two_staff_drawing_the_lottery_at_once_draw_it_once(transactional_db, lottery, staff_user):
-    from tests.livinglab.test_concurrency import run_together
-
     waiting_applicants(lottery, 6)
     close_window(lottery)
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from livinglab import audit
 from livinglab.factories import MembershipFactory, OrganisationFactory, UserFactory
 from livinglab.models import EnterpriseGroup, Organisation, Role
-from tests.livinglab.test_concurrency import run_together
+from tests.concurrency import run_together
 from tests.vouchers.test_claims import checked_claim
 from vouchers import services
 from vouchers.errors import VoucherError

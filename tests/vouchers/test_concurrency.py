@@ -10,7 +10,7 @@ from django.db import connection
 from livinglab import audit
 from livinglab.factories import MembershipFactory, OrganisationFactory, PersonFactory, UserFactory
 from livinglab.models import EnterpriseGroup, Organisation, Role
-from tests.livinglab.test_concurrency import run_together
+from tests.concurrency import run_together
 from vouchers import services
 from vouchers.errors import VoucherError
 from vouchers.factories import EnrolmentFactory, ProgrammeFactory, SolutionFactory
