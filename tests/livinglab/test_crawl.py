@@ -13,28 +13,51 @@ editing this file. What is crawled:
 Path parameters are filled with ids of real objects created here, and with an id that does not exist.
 """
 
+import uuid
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
-from django.urls.converters import IntConverter, SlugConverter
+from django.urls.converters import IntConverter, SlugConverter, UUIDConverter
 from django.urls.resolvers import RoutePattern
+from django.utils import timezone
 from wagtail.models import Page
 
 from livinglab import services
 from livinglab.factories import PersonFactory, UserFactory
 from livinglab.models import (
     AuditEntry,
+    Channel,
     ConsentDocumentVersion,
     ConsentRecord,
     EnterpriseGroup,
     GroundRulesVersion,
+    Guardianship,
     Organisation,
     VersionStatus,
 )
+from pilots.factories import PanelFactory
+from pilots.models import (
+    DataExport,
+    DigitalSkills,
+    Invitation,
+    Panel,
+    PanelImport,
+    PanelMembership,
+    Participation,
+    Screener,
+)
+from pilots.services import draws as draw_services
+from pilots.services import enrolment as enrolment_services
+from pilots.services import imports as import_services
+from pilots.services import invitations as invitation_services
+from pilots.services import panels as panel_services
+from pilots.services import rights as rights_services
+from pilots.tokens import confirmation_token, invitation_token
 from tests.conftest import with_totp
 from vouchers import services as voucher_services
 from vouchers.factories import ProgrammeFactory, SolutionFactory
@@ -56,6 +79,7 @@ SKIPPED = {
 }
 MISSING_INT = 999_999
 MISSING_TEXT = "no-such-thing"
+MISSING_UUID = uuid.UUID("00000000-0000-4000-8000-000000000000")
 FALLBACK_INTS = (1, 2, 3)
 
 PERSONAS = ["anonymous", "participant", "sme_admin", "staff_user", "procurer", "funder", "superuser"]
@@ -177,6 +201,9 @@ class World:
     users: dict = field(default_factory=dict)
     memberships: dict = field(default_factory=dict)  # persona → organisation slugs
     objects: dict = field(default_factory=dict)  # route name → [(object, owner persona or None)]
+    # Routes whose parameters are not one object's id or slug (a panel's slug and a member's id, a signed
+    # token, a receipt's reference): route name → [(kwargs, object, owner persona or None)].
+    kwargs: dict = field(default_factory=dict)
     page_ids: list = field(default_factory=list)
     slugs: list = field(default_factory=list)
 
@@ -195,7 +222,9 @@ def world(
     agency,
     platform_rules,
     consent_form,
+    purposes,
     give,
+    django_capture_on_commit_callbacks,
 ):
     superuser = with_totp(UserFactory(email="root@example.org", is_superuser=True, is_staff=True))
     neighbour = PersonFactory(user=UserFactory(email="neighbour@example.org")).user
@@ -230,6 +259,10 @@ def world(
         (services.accept_ground_rules(platform_rules, organisation=sme, acting_user=sme_admin), "sme_admin"),
     ]
     vouchers = voucher_world(participant, sme_admin, staff_user, funder, sme, cluster, agency)
+    # Mails, exports and the rest of what services leave for after the commit run as a worker would.
+    with django_capture_on_commit_callbacks(execute=True):
+        panels = panel_world(participant, staff_user, sme, cluster, consent_form, purposes, give)
+    assert DataExport.objects.get(person=participant.person).status == DataExport.Status.READY
     # A replaced version of each document, so that the "replaced" pages are crawled as well.
     for old in (platform_rules, consent_form):
         parent = {"rules": old.rules} if isinstance(old, GroundRulesVersion) else {"document": old.document}
@@ -258,11 +291,17 @@ def world(
         "consent_give": [(v, None) for v in ConsentDocumentVersion.objects.all()],
         "organisation_workspace": [(o, None) for o in Organisation.objects.all()],
         **vouchers,
+        **panels.objects,
     }
+    world.kwargs = panels.kwargs
     world.page_ids = list(Page.objects.values_list("pk", flat=True))
-    world.slugs = list(Organisation.objects.values_list("slug", flat=True))
+    world.slugs = [
+        *Organisation.objects.values_list("slug", flat=True),
+        *Panel.objects.values_list("slug", flat=True),
+    ]
     assert GroundRulesVersion.objects.filter(status=VersionStatus.RETIRED).exists()
-    assert AuditEntry.objects.exists() and ConsentRecord.objects.count() == 3
+    people = [participant.person, sme_admin.person, neighbour.person]
+    assert AuditEntry.objects.exists() and ConsentRecord.objects.filter(person__in=people).count() == 3
     return world
 
 
@@ -339,6 +378,222 @@ def voucher_world(participant, sme_admin, staff_user, funder, sme, cluster, agen
     }
 
 
+@dataclass
+class PanelWorld:
+    objects: dict  # as World.objects
+    kwargs: dict  # as World.kwargs
+
+
+CSV_HEADER = b"Name,E-mail,Year of birth,Region\n"
+
+
+def panel_world(participant, staff_user, sme, cluster, consent_form, purposes, give) -> PanelWorld:
+    """A panel the cluster runs, walked through once: the participant joins with a profile and an answer to
+    the panel's own question, and is drawn with another member for a study the SME asked for; the
+    invitations go out and the other member takes part. Then somebody waits to confirm, somebody enrolled
+    on paper has a scanned consent form, two member lists are imported (one refused), a member is given an
+    exception to the contact limits, the participant asks for a copy of their data, and a former member
+    erases theirs. The participant is also the guardian of a child. Returns the crawl's objects per route."""
+    participation = purposes["participation"]
+    panel = PanelFactory(
+        owner=cluster, name="Crawl panel", channel=Channel.B2C, consent_document=consent_form.document
+    )
+    pets = enrolment_services.define_attribute(
+        panel,
+        code="pets",
+        label="Do you live with a pet?",
+        kind="choice",
+        options=["yes", "no"],
+        acting_user=staff_user,
+    )
+
+    def join(person, user):
+        give(person, acting_user=user)
+        panel_services.save_profile(
+            person,
+            {
+                "year_of_birth": person.birth_date.year,
+                "region": "Bretagne",
+                "postcode_area": "29",
+                "languages": ["fr"],
+                "household_type": HouseholdType.SINGLE,
+                "digital_skills": DigitalSkills.EVERYDAY,
+                "devices": ["smartphone"],
+                "shared_attributes": ["age_band", "region"],
+            },
+            acting_user=user,
+        )
+        membership, _created = panel_services.add_member(
+            panel, person, source=PanelMembership.Source.SELF, acting_user=user, confirmed=True
+        )
+        enrolment_services.save_answers(membership, {"pets": "yes"}, acting_user=user)
+        return membership
+
+    mine = join(participant.person, participant)
+    other_user = UserFactory(email="yann@example.org")
+    other = join(PersonFactory(user=other_user, full_name="Yann Le Bihan"), other_user)
+    ward = PersonFactory(user=None, full_name="Lou", birth_date=date(timezone.localdate().year - 9, 6, 1))
+    services.add_guardian(
+        ward,
+        guardian=participant.person,
+        relationship=Guardianship.Relationship.PARENT,
+        acting_user=participant,
+    )
+
+    # A screener, and a draw of both active members (everyone eligible: the seed decides only the order).
+    screener = Screener(
+        panel=panel,
+        name="French speakers",
+        conditions={"all": [{"attribute": "languages", "operator": "any_of", "value": ["fr"]}]},
+    )
+    panel_services.save_screener(screener, acting_user=staff_user)
+    draw = draw_services.draw_sample(
+        panel,
+        draw_services.Spec(
+            conditions=screener.conditions, strata=[], quotas=[], size=2, purposes=[participation]
+        ),
+        title="Smart thermostat at home",
+        involves="Two weeks with a thermostat, then a 30-minute interview.",
+        seed=20240601,
+        requested_by=sme,
+        screener=screener,
+        acting_user=staff_user,
+    )
+    invitation_services.send_invitations(draw, acting_user=staff_user)
+    invitation = Invitation.objects.get(selection__draw=draw, person=participant.person)
+    accepted = Invitation.objects.get(selection__draw=draw, person=other.person)
+    invitation_services.answer_invitation(accepted, True, acting_user=other_user)
+    invitation_services.record_participation(
+        accepted, Participation.Outcome.TOOK_PART, acting_user=staff_user
+    )
+    override = draw_services.grant_override(
+        other, reason="Speaks Breton, rare in the panel.", acting_user=staff_user
+    )
+
+    # Somebody who still has to confirm by e-mail, and somebody enrolled with a signed paper form.
+    pending, _created = panel_services.add_member(
+        panel,
+        PersonFactory(user=UserFactory(email="pending@example.org")),
+        source=PanelMembership.Source.STAFF,
+        acting_user=staff_user,
+        confirmed=False,
+    )
+    on_paper, _created = enrolment_services.enrol_participant(
+        panel,
+        full_name="Maïwenn Kerjean",
+        profile={
+            "year_of_birth": 1948,
+            "region": "Bretagne",
+            "preferred_contact": "phone",
+            "phone": "0298000001",
+        },
+        answers={},
+        consent_route=enrolment_services.ConsentRoute.PAPER,
+        purposes=[participation],
+        scan=SimpleUploadedFile("consent.pdf", PDF, content_type="application/pdf"),
+        recruited_by=None,
+        submission_key="crawl-paper",
+        acting_user=staff_user,
+    )
+    scanned = ConsentRecord.objects.get(person=on_paper.person)
+
+    # Two member lists: one imported, one refused for a bad e-mail address.
+    def import_list(name, row):
+        upload = SimpleUploadedFile(name, CSV_HEADER + row, content_type="text/csv")
+        uploaded = import_services.upload_import(panel, upload, acting_user=staff_user)
+        import_services.map_import(uploaded, uploaded.mapping["targets"], acting_user=staff_user)
+        return import_services.run_import(uploaded.pk)
+
+    imported = import_list("cafe.csv", b"Anne Le Goff,anne@example.org,1948,Bretagne\n")
+    refused = import_list("market.csv", b"Jean Martin,jean-at-example.org,1951,Bretagne\n")
+    assert (imported.status, refused.status) == (PanelImport.Status.IMPORTED, PanelImport.Status.INVALID)
+
+    # The participant's copy of their data; a former member's erasure (its receipt is public by reference).
+    export = rights_services.request_data_export(participant.person, acting_user=participant)
+    leaver_user = UserFactory(email="leaver@example.org")
+    leaver = join(PersonFactory(user=leaver_user, full_name="Gwen Leaver"), leaver_user).person
+    receipt = rights_services.erase_person(
+        leaver, acting_user=leaver_user, requested_by=rights_services.RequestedBy.PERSON
+    )
+    assert {s.membership_id for s in draw.selections.all()} == {mine.pk, other.pk}
+
+    reference = {"reference": receipt.reference}
+
+    def in_panel(*objs):
+        return [({"slug": panel.slug, "pk": obj.pk}, obj, None) for obj in objs]
+
+    own = "participant"
+    objects = {
+        **{
+            f"pilots:{name}": [(panel, None)]
+            for name in (
+                "join_panel",
+                "enrol_participant",
+                "recruit_counts",
+                "panel_attributes",
+                "attribute_add",
+                "import_list",
+                "import_new",
+                "panel_detail",
+                "panel_edit",
+                "member_list",
+                "screener_list",
+                "screener_new",
+                "draw_list",
+                "draw_new",
+            )
+        },
+        **{
+            f"pilots:{name}": [(draw, None)]
+            for name in (
+                "draw_detail",
+                "draw_cancel",
+                "draw_invitations",
+                "send_invitations",
+                "draw_participants",
+            )
+        },
+        "pilots:record_consent": [(pending, None), (mine, None)],
+        "pilots:consent_scan": [(scanned, None)],
+        "pilots:my_invitation": [(invitation, own)],
+        "pilots:record_participation": [(accepted, None)],
+        "pilots:change_my_membership": [(mine, own)],
+        "pilots:my_export": [(export, own)],
+        "pilots:download_my_export": [(export, own)],
+        **{
+            f"pilots:{name}": [(participant.person, own), (ward, own)]
+            for name in (
+                "edit_ward_profile",
+                "my_data_for",
+                "pause_panels_for",
+                "contact_preferences_for",
+                "request_export_for",
+                "erase_for",
+            )
+        },
+    }
+    kwargs = {
+        "pilots:member_detail": in_panel(mine, pending, on_paper),
+        "pilots:member_status": in_panel(mine),
+        "pilots:member_override": in_panel(other),
+        "pilots:screener_edit": in_panel(screener),
+        "pilots:attribute_edit": in_panel(pets),
+        "pilots:attribute_delete": in_panel(pets),
+        "pilots:import_detail": in_panel(imported, refused),
+        "pilots:import_progress": in_panel(imported, refused),
+        # Only a refused list has a problem report and can be mapped again; an imported one redirects.
+        "pilots:import_mapping": in_panel(refused),
+        "pilots:import_errors": in_panel(refused),
+        "pilots:import_errors_csv": in_panel(refused),
+        "pilots:confirm_membership": [({"token": confirmation_token(pending)}, pending, None)],
+        "pilots:invitation_answer": [({"token": invitation_token(invitation)}, invitation, None)],
+        "pilots:erasure_receipt": [(reference, receipt, None)],
+        "pilots:erasure_receipt_pdf": [(reference, receipt, None)],
+    }
+    assert override.used_by is None  # open: the member's page shows it
+    return PanelWorld(objects=objects, kwargs=kwargs)
+
+
 # ------------------------------------------------------------------------------------------- requests
 
 
@@ -351,11 +606,19 @@ class Visit:
 
 
 def _missing(converter) -> object:
+    if isinstance(converter, UUIDConverter):
+        return MISSING_UUID
     return MISSING_INT if isinstance(converter, IntConverter) or converter is None else MISSING_TEXT
 
 
 def _value(obj, converter):
     return obj.slug if isinstance(converter, SlugConverter) else obj.pk
+
+
+def _fallbacks(converter, world: World) -> list:
+    if isinstance(converter, IntConverter):
+        return list(FALLBACK_INTS)
+    return world.slugs if isinstance(converter, SlugConverter) else []
 
 
 def visits_for(route: Route, world: World) -> list[Visit]:
@@ -367,7 +630,13 @@ def visits_for(route: Route, world: World) -> list[Visit]:
     if not names and not route.positional:
         return [Visit(reverse(route.name), route)]
     candidates: list[tuple[object, str | None]] = []
-    if len(names) == 1 and not route.positional:
+    visits = []
+    if route.name in world.kwargs:
+        visits = [
+            Visit(reverse(route.name, kwargs=kwargs), route, obj, owner)
+            for kwargs, obj, owner in world.kwargs[route.name]
+        ]
+    elif len(names) == 1 and not route.positional:
         if route.model is not None:
             pks = list(route.model._default_manager.order_by("pk").values_list("pk", flat=True))
             candidates = (
@@ -377,15 +646,21 @@ def visits_for(route: Route, world: World) -> list[Visit]:
             candidates = world.objects[route.name]
         elif "page" in names[0]:
             candidates = [(Page.objects.get(pk=pk), None) for pk in world.page_ids]
-    visits = [
-        Visit(reverse(route.name, kwargs={names[0]: _value(obj, converters[names[0]])}), route, obj, owner)
-        for obj, owner in candidates
-    ]
-    if not candidates and is_ours(route) and not route.positional:
+        visits = [
+            Visit(
+                reverse(route.name, kwargs={names[0]: _value(obj, converters[names[0]])}), route, obj, owner
+            )
+            for obj, owner in candidates
+        ]
+    if not visits and is_ours(route) and not route.positional:
         # A new page of ours that this crawl has no objects for yet: try the first ids of every table
-        # (each holds a few rows here), or the organisations' slugs.
-        for value in FALLBACK_INTS if isinstance(converters[names[0]], IntConverter) else world.slugs:
-            visits.append(Visit(reverse(route.name, kwargs=dict.fromkeys(names, value)), route))
+        # (each holds a few rows here), or the slugs of the organisations and panels; with several
+        # parameters, the n-th value of each.
+        for values in zip(*(_fallbacks(converters[n], world) for n in names), strict=False):
+            try:
+                visits.append(Visit(reverse(route.name, kwargs=dict(zip(names, values, strict=True))), route))
+            except NoReverseMatch:
+                continue
     try:
         if route.positional:
             args = [str(MISSING_INT)] * route.positional
@@ -401,10 +676,32 @@ def visits_for(route: Route, world: World) -> list[Visit]:
 # ------------------------------------------------------------------------------------------- expectations
 
 # Our views anybody may open; every other view of our apps requires signing in (a new public page must
-# be added here, so that a page meant for members cannot go public by accident).
-PUBLIC_VIEWS = {"healthz", "mfa_required"}
+# be added here, so that a page meant for members cannot go public by accident). Those with an object in
+# their URL must show it to everyone, signed in or not.
+PUBLIC_VIEWS = {
+    "healthz",
+    "mfa_required",
+    # Links sent by e-mail: a signed token that carries the object's id and a per-object nonce; it cannot
+    # be guessed or altered, and names nobody but the panel.
+    "confirm_membership",
+    "invitation_answer",
+    # An erasure receipt is found by its random reference (a UUID), given to the person erased; it names
+    # nobody.
+    "erasure_receipt",
+    "erasure_receipt_pdf",
+}
 # Our pages without parameters that every signed-in persona opens.
-EVERYONES_PAGES = {"participant_workspace", "ground_rules_list", "consent_overview"}
+EVERYONES_PAGES = {
+    "participant_workspace",
+    "ground_rules_list",
+    "consent_overview",
+    # The user's own data, profile and erasure (anybody signed in is a person), and the panels their
+    # interest groups recruit for (an empty list for most).
+    "my_data",
+    "edit_profile",
+    "erase_me",
+    "recruiting_panels",
+}
 
 
 def is_ours(route: Route) -> bool:
@@ -416,21 +713,23 @@ def expectation(persona: str, visit: Visit, world: World) -> str | None:
     route, obj = visit.route, visit.obj
     if route.is_admin:
         return admin_expectation(persona, visit)
-    if not is_ours(route) or route.view_name in PUBLIC_VIEWS:
+    if not is_ours(route):
         return None
+    if route.view_name in PUBLIC_VIEWS:
+        return "granted" if obj is not None else None
     if persona == "anonymous":
         return "refused"
     if route.view_name in EVERYONES_PAGES:
         return "granted"
-    if obj is None:
-        return None
+    if obj is None and (route.params or route.positional):
+        return None  # an object that does not exist, or a guess: anything but a server error
     if route.view_name in {"consent_receipt", "ground_rules_receipt"}:
         return "granted" if visit.owner == persona or persona in ADMINS else "refused"
     if route.view_name == "organisation_workspace":
         return "granted" if obj.slug in world.memberships[persona] or persona == "superuser" else "refused"
     if route.view_name in {"ground_rules_detail", "consent_give"}:
         return "granted" if obj.status == VersionStatus.PUBLISHED else None
-    return VOUCHER_PAGES.get(route.view_name, {}).get(persona)
+    return (VOUCHER_PAGES | PANEL_PAGES).get(route.view_name, {}).get(persona)
 
 
 # Who may open the voucher world's pages (see voucher_world): the holder and staff see the voucher; the
@@ -454,6 +753,71 @@ VOUCHER_PAGES = {
     "programme_claims": _PROGRAMME,
     "programme_applications": access("staff_user superuser", "participant sme_admin procurer funder"),
     "firm_redemption": access("sme_admin staff_user superuser", "participant procurer funder"),
+}
+
+
+# Who may open the panel world's pages (see panel_world). The panel's staff pages are for the living lab
+# that runs it; the firm a draw was made for sees its participants under codes; the participant's own pages
+# (their person, their ward, their invitation and export) are theirs alone. Superusers pass every
+# permission check (Django's rule for superusers), the participant's own pages included.
+_PANEL_STAFF = access("staff_user superuser", "participant sme_admin procurer funder")
+_OWN = access("participant superuser", "sme_admin staff_user procurer funder")
+PANEL_PAGES = {
+    **dict.fromkeys(
+        (
+            "panel_list",
+            "panel_new",
+            "panel_detail",
+            "panel_edit",
+            "member_list",
+            "member_detail",
+            "screener_list",
+            "screener_new",
+            "screener_edit",
+            "draw_list",
+            "draw_new",
+            "draw_detail",
+            "draw_invitations",
+            "import_list",
+            "import_new",
+            "import_detail",
+            "import_mapping",
+            "import_progress",
+            "import_errors",
+            "import_errors_csv",
+            "panel_attributes",
+            "attribute_add",
+            "attribute_edit",
+            "attribute_delete",
+            "record_consent",
+            "consent_scan",
+            "enrol_participant",
+            "recruit_counts",
+        ),
+        _PANEL_STAFF,
+    ),
+    "draw_participants": access("sme_admin staff_user superuser", "participant procurer funder"),
+    # Anybody signed in may read what a panel is about and ask to join it.
+    "join_panel": access("participant sme_admin staff_user procurer funder superuser", ""),
+    **dict.fromkeys(
+        ("my_invitation", "my_export", "download_my_export", "my_data_for", "edit_ward_profile", "erase_for"),
+        _OWN,
+    ),
+}
+# Panel routes that only take a POST (a GET answers 405): crawled for server errors only.
+PANEL_POST_ONLY = {
+    "member_status",
+    "member_override",
+    "draw_cancel",
+    "send_invitations",
+    "record_participation",
+    "change_my_membership",
+    "pause_my_panels",
+    "pause_panels_for",
+    "my_contact_preferences",
+    "contact_preferences_for",
+    "request_my_export",
+    "request_export_for",
 }
 
 
@@ -509,6 +873,23 @@ def test_the_crawl_finds_our_pages_and_admin_viewsets():
     assert all(route.name for route in ROUTES), "every crawled route needs a name to be reversed"
     # Wagtail's own admin screens are left to Wagtail; our admin covers every model it registers.
     assert not any(route.name.startswith(("wagtailimages:", "wagtailadmin_workflows:")) for route in ROUTES)
+
+
+def test_every_panel_page_is_crawled_with_real_objects_and_has_an_expectation(world):
+    routes = [route for route in ROUTES if route.name.startswith("pilots:")]
+    assert len(routes) > 50
+    without_expectation = {
+        route.view_name
+        for route in routes
+        if route.view_name not in PANEL_PAGES.keys() | PANEL_POST_ONLY | PUBLIC_VIEWS | EVERYONES_PAGES
+    }
+    assert not without_expectation, "say who may open these panel pages"
+    without_objects = {
+        route.name
+        for route in routes
+        if route.params and not any(visit.obj is not None for visit in visits_for(route, world))
+    }
+    assert not without_objects, "the crawl needs real objects for these panel pages"
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
