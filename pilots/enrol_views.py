@@ -28,6 +28,7 @@ from .enrol_forms import (
     employer_wanted,
 )
 from .models import AttributeValue, Panel, PanelAttribute, PanelMembership, ParticipantProfile
+from .rules import may_manage_own_data
 from .services.enrolment import (
     AnswerError,
     ConsentRoute,
@@ -288,7 +289,7 @@ def record_consent(request, pk):
 def consent_scan(request, pk):
     """The scan of a signed consent form, for the person, their guardian and staff."""
     record = get_object_or_404(ConsentRecord.objects.select_related("person"), pk=pk)
-    _require(request, "livinglab.view_consent", record)
+    _require(request, "pilots.view_consent_scan", record)
     name = (record.evidence or {}).get("scan") or ""
     if not name.startswith("consent-scans/") or ".." in name:
         raise Http404
@@ -362,7 +363,8 @@ def confirm(request, token):
 def edit_profile(request, person_id=None):
     me = person_of(request.user)
     person = me if person_id is None else get_object_or_404(Person, pk=person_id)
-    _require(request, "pilots.manage_own_data", person)
+    if not may_manage_own_data(request.user, person):
+        raise PermissionDenied(_("You cannot open this page."))
     for_ward = person.pk != me.pk
     memberships = list(
         PanelMembership.objects.filter(person=person, status__in=CURRENT_STATUSES)

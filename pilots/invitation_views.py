@@ -17,6 +17,7 @@ from livinglab.views import paginate
 from .errors import PanelError
 from .invitation_forms import AnswerForm, ParticipationForm
 from .models import Draw, Invitation
+from .rules import may_manage_own_data
 from .services import invitations as services
 from .tokens import INVITATION_SALT, LinkProblem, unsign
 
@@ -109,7 +110,7 @@ def invitation_answer(request, token: str):
 def my_invitation(request, pk: int):
     """The same page for the signed-in invitee (or their guardian), reached from their workspace."""
     invitation = get_object_or_404(Invitation.objects.select_related(*INVITATION_RELATED), pk=pk)
-    if not request.user.has_perm("pilots.manage_own_data", invitation.person):
+    if not may_manage_own_data(request.user, invitation.person):
         raise PermissionDenied(_("This invitation is not addressed to you."))
     return _answer_page(request, invitation)
 

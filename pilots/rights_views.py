@@ -33,6 +33,7 @@ from .models import (
     Participation,
 )
 from .rights_forms import ConfirmErasureForm, ContactPreferencesForm, MembershipStatusForm
+from .rules import may_manage_own_data
 from .services import panels as panel_services
 from .services import rights
 
@@ -49,7 +50,7 @@ def subject_of(request, person_id: int | None) -> Person:
     if person_id is None:
         return person_of(request.user)
     person = get_object_or_404(Person.objects.select_related("user"), pk=person_id)
-    if not request.user.has_perm("pilots.manage_own_data", person):
+    if not may_manage_own_data(request.user, person):
         raise PermissionDenied
     return person
 
@@ -177,7 +178,7 @@ def my_data(request, person_id=None):
 @require_POST
 def change_my_membership(request, pk):
     membership = get_object_or_404(PanelMembership.objects.select_related("person", "panel"), pk=pk)
-    if not request.user.has_perm("pilots.manage_own_data", membership.person):
+    if not may_manage_own_data(request.user, membership.person):
         raise PermissionDenied
     form = MembershipStatusForm(request.POST)
     if not form.is_valid():
@@ -238,7 +239,7 @@ def request_my_export(request, person_id=None):
 def own_export(request, pk) -> DataExport:
     """An export of the user's own data or of a ward's; anyone else learns nothing (404)."""
     export = DataExport.objects.select_related("person").filter(pk=pk).first()
-    if export is None or not request.user.has_perm("pilots.manage_own_data", export.person):
+    if export is None or not may_manage_own_data(request.user, export.person):
         raise Http404
     return export
 
@@ -297,6 +298,8 @@ def erase_me(request, person_id=None):
     """Confirm, then erase. A second attempt (a double click, another tab, the back button) explains that
     the data is already gone, with the receipt this browser was given the first time."""
     if person_id is not None:
+        if not request.user.is_authenticated:  # say nothing about who exists or was erased
+            return redirect_to_login(request.get_full_path())
         ward = get_object_or_404(Person, pk=person_id)
         if rights.is_erased(ward):
             return already_erased(request, remembered_receipt(request, rights.person_ref(ward)))

@@ -11,6 +11,7 @@ from livinglab.policy import (
     is_member,
     is_own_person,
     is_platform_admin,
+    is_subject_of_record,
 )
 
 
@@ -57,3 +58,21 @@ rules.add_perm("pilots.view_recruit_counts", runs_panel | recruits_for | is_plat
 rules.add_perm("pilots.view_draw_participants", requested_draw | runs_panel_of | is_platform_admin)
 # A person's own data (profile, panels, invitations, export, erasure): themselves or their guardian.
 rules.add_perm("pilots.manage_own_data", is_own_person | is_guardian_of)
+
+
+def may_manage_own_data(user, person) -> bool:
+    """Ask ``pilots.manage_own_data`` without Django's superuser shortcut: a platform administrator does not
+    read, answer for or erase someone else's data through the person's own pages."""
+    return rules.has_perm("pilots.manage_own_data", user, person)
+
+
+@rules.predicate
+def runs_panel_of_subject(user, record) -> bool:
+    """Staff of a living lab that has the consent record's person in one of its panels."""
+    clusters = [m.organisation_id for m in active_memberships(user) if m.role in CLUSTER_ROLES]
+    return bool(clusters) and record.person.panel_memberships.filter(panel__owner_id__in=clusters).exists()
+
+
+# The scan of a signed paper consent: the person, their guardian, and the staff of the labs whose panel
+# they are in (not every living lab's staff, as for the core consent pages).
+rules.add_perm("pilots.view_consent_scan", is_subject_of_record | runs_panel_of_subject | is_platform_admin)

@@ -758,10 +758,10 @@ VOUCHER_PAGES = {
 
 # Who may open the panel world's pages (see panel_world). The panel's staff pages are for the living lab
 # that runs it; the firm a draw was made for sees its participants under codes; the participant's own pages
-# (their person, their ward, their invitation and export) are theirs alone. Superusers pass every
-# permission check (Django's rule for superusers), the participant's own pages included.
+# (their person, their ward, their invitation and export) are theirs alone: not even a platform
+# administrator reads, answers or erases through them (pilots.rules.may_manage_own_data).
 _PANEL_STAFF = access("staff_user superuser", "participant sme_admin procurer funder")
-_OWN = access("participant superuser", "sme_admin staff_user procurer funder")
+_OWN = access("participant", "sme_admin staff_user procurer funder superuser")
 PANEL_PAGES = {
     **dict.fromkeys(
         (

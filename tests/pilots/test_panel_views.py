@@ -218,3 +218,33 @@ def test_a_draw_that_falls_short_names_the_cells(coordinator, panel, member, pur
     ).content.decode()
     assert "Bretagne: needs at least 3, only 1" in page
     assert not Draw.objects.exists()
+
+
+def test_a_paper_consent_scan_is_for_the_person_and_the_labs_whose_panel_they_are_in(
+    client, panel, member, give, staff_user, other_cluster_staff
+):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    membership = member(consent=())
+    name = storages["private"].save("consent-scans/signed.pdf", ContentFile(b"%PDF-1.4 signed form"))
+    record = give(membership.person, evidence={"scan": name})
+    url = reverse("pilots:consent_scan", args=[record.pk])
+    client.force_login(other_cluster_staff)
+    assert client.get(url).status_code == 403
+    client.force_login(staff_user)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"%PDF-1.4 signed form"
+    storages["private"].delete(name)
+
+
+def test_a_platform_administrator_does_not_act_through_a_persons_own_pages(client, member):
+    from livinglab.factories import UserFactory
+    from tests.conftest import with_totp
+
+    root = with_totp(UserFactory(email="root@example.org", is_superuser=True, is_staff=True))
+    person = member().person
+    client.force_login(root)
+    assert client.get(reverse("pilots:my_data_for", args=[person.pk])).status_code == 403
+    assert client.get(reverse("pilots:erase_for", args=[person.pk])).status_code == 403
