@@ -453,7 +453,10 @@ def consent_q(panel: Panel, purposes, now) -> Q:
             version_id__in=versions,
             given_at__lte=now,
         )
-        q &= (~minor & Q(Exists(records))) | (minor & Q(Exists(records.filter(guardian__isnull=False))))
+        # The same as (adult and a record) or (minor and a guardian's record), written with the record's
+        # EXISTS on its own so that the database can join the records instead of probing them per member.
+        guardians = Q(Exists(records.filter(guardian__isnull=False)))
+        q &= Q(Exists(records)) & (~minor | (minor & guardians))
     return q
 
 
@@ -497,6 +500,17 @@ def stratum_expression(attribute: Attribute, year: int):
     return F(f"person__profile__{attribute.column}")
 
 
+def stratum_q(attribute: Attribute, value, year: int) -> Q:
+    """Members whose stratum ``attribute`` has ``value``: what ``stratum_expression(...) == value`` means,
+    on the stored columns, so that the database can estimate it and use its indexes."""
+    if attribute.code == "age_band":
+        return _age_band_q([value], year)
+    if attribute.custom is not None:  # one answer per member and attribute
+        answers = AttributeValue.objects.filter(membership=OuterRef("pk"), attribute=attribute.custom)
+        return Q(Exists(answers.filter(value=value)))
+    return Q(**{f"person__profile__{attribute.column}": value})
+
+
 @dataclass
 class Frame:
     """The members a draw may choose from, as a queryset annotated with their cell (``s0``…)."""
@@ -536,7 +550,10 @@ def sampling_frame(
     queryset = queryset.annotate(**annotations)
     cells_q = Q()
     for quota in quotas:
-        cells_q |= Q(**{f"s{i}": quota["cell"][code] for i, code in enumerate(strata)})
+        cell = Q()
+        for code in strata:
+            cell &= stratum_q(attributes[code], quota["cell"][code], today.year)
+        cells_q |= cell
     return Frame(queryset, strata, cells_q)
 
 

@@ -40,6 +40,9 @@ KEY_STEPS = [
     "((k | (k >> 16)) - (k & (k >> 16))) * 73244475 %% 4294967296",
     "(k | (k >> 16)) - (k & (k >> 16))",
 ]
+# Each step reads k four times: folded into one expression, the first step would be computed 64 times per
+# member. An empty OFFSET keeps each step a query of its own, computed once per member (same result).
+KEY_FENCE = {"postgresql": "OFFSET 0", "sqlite": "LIMIT -1 OFFSET 0"}
 
 
 def ranking_key(seed: int, membership_id: int) -> int:
@@ -170,8 +173,12 @@ def _candidates(panel: Panel, spec: Spec, seed: int, attributes, *, now=None, dr
     )
     columns = [f"s{i}" for i in range(len(spec.strata))]
     queryset = frame.queryset.filter(frame.cells_q) if spec.quotas else frame.queryset
-    queryset = queryset.annotate(mid=F("pk"), hh=F("person__profile__household_key")).values(
-        "mid", *columns, "hh"
+    # Without the model's default ordering: the ranking orders by key, and a sort of the whole frame by
+    # join date would cost as much as the ranking itself.
+    queryset = (
+        queryset.annotate(mid=F("pk"), hh=F("person__profile__household_key"))
+        .values("mid", *columns, "hh")
+        .order_by()
     )
     inner, params = queryset.query.sql_with_params()
     caps = [c.maximum if c.maximum is not None else spec.size for c in _cells(spec, attributes)]
@@ -189,9 +196,10 @@ def ranking_sql(inner: str, columns: list[str], one_per_household: bool) -> str:
     """The ranking query around the sampling frame's SQL. Only fixed names go into the text (the stratum
     columns are ``s0``…``s2``); every value is a parameter."""
     carried = ", ".join(["mid", *columns, "hh"])
-    steps = [f"k0 AS (SELECT {carried}, {KEY_STEPS[0]} AS k FROM e)"]  # noqa: S608
+    fence = KEY_FENCE.get(connection.vendor, "")
+    steps = [f"k0 AS (SELECT {carried}, {KEY_STEPS[0]} AS k FROM e {fence})"]  # noqa: S608
     for i, step in enumerate(KEY_STEPS[1:], start=1):
-        steps.append(f"k{i} AS (SELECT {carried}, {step} AS k FROM k{i - 1})")  # noqa: S608
+        steps.append(f"k{i} AS (SELECT {carried}, {step} AS k FROM k{i - 1} {fence})")  # noqa: S608
     last = f"k{len(KEY_STEPS) - 1}"
     if one_per_household:  # people without a household reference are a household of their own
         household_rank = (

@@ -50,6 +50,7 @@ from livinglab.models import (
     ScopedDocument,
     User,
 )
+from pilots.demo import PANEL_STEPS, seed_panels
 from vouchers.demo import PROGRAMMES as VOUCHER_PROGRAMMES
 from vouchers.demo import seed_voucher_programmes
 
@@ -609,6 +610,7 @@ class Command(BaseCommand):
             + 1
             + sum(2 + programme[-1] for programme in VOUCHER_PROGRAMMES)
             + 2  # + claims, lottery, feedback
+            + PANEL_STEPS
         )
         self.bar = tqdm(
             total=total,
@@ -635,6 +637,12 @@ class Command(BaseCommand):
                     operator_user=self.coordinator,
                     funder_user=self.logins["funder"],
                     firm_users=self.firm_users,
+                    step=self.step,
+                )
+                seed_panels(
+                    orgs=self.orgs,
+                    coordinator=self.coordinator,
+                    panelists=[(self.panel_people[p.number], p.locale) for p in self.plan.panelists],
                     step=self.step,
                 )
                 self.seed_pages()
