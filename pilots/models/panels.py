@@ -17,7 +17,16 @@ from livinglab.models import (
     Person,
 )
 
-from .attributes import DEFAULT_SHARED, AttributeKind, DigitalSkills, Sector, age_band_of, pack, unpack
+from .attributes import (
+    DEFAULT_SHARED,
+    FIXED_ATTRIBUTES,
+    AttributeKind,
+    DigitalSkills,
+    Sector,
+    age_band_of,
+    pack,
+    unpack,
+)
 
 
 def current_year() -> int:
@@ -100,6 +109,26 @@ class ParticipantProfile(models.Model):
 
     def values_of(self, column: str) -> list[str]:
         return unpack(getattr(self, column))
+
+    def labels_of(self, column: str) -> str:
+        """A multi-choice answer as people read it: "French, English"."""
+        choices = {
+            a.column: dict(a.choices) for a in FIXED_ATTRIBUTES.values() if a.kind == AttributeKind.MULTI
+        }
+        labels = choices.get(column, {})
+        return ", ".join(str(labels.get(v, v)) for v in self.values_of(column))
+
+    @property
+    def languages_text(self) -> str:
+        return self.labels_of("languages")
+
+    @property
+    def accessibility_text(self) -> str:
+        return self.labels_of("accessibility_needs")
+
+    @property
+    def devices_text(self) -> str:
+        return self.labels_of("devices")
 
     @property
     def shared(self) -> list[str]:
@@ -317,4 +346,6 @@ class AttributeValue(models.Model):
             return "" if self.number is None else f"{self.number.normalize():f}"
         if self.attribute.kind == AttributeKind.MULTI:
             return ", ".join(unpack(self.value))
+        if self.attribute.kind == AttributeKind.BOOLEAN:
+            return str({"true": _("Yes"), "false": _("No")}.get(self.value, self.value))
         return self.value
