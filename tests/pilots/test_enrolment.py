@@ -648,7 +648,7 @@ def test_joining_asks_the_panels_questions_and_saves_the_answers(panel, joiner, 
     )
     membership = PanelMembership.objects.get(panel=panel)
     answers = {v.attribute.code: v.display() for v in membership.answers.select_related("attribute")}
-    assert answers == {"transport": "car", "pets": "fish", "floors": "3", "carer": "false"}
+    assert answers == {"transport": "car", "pets": "fish", "floors": "3", "carer": "No"}
 
 
 # ------------------------------------------------------------------------------- attributes page
