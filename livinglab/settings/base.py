@@ -215,6 +215,7 @@ CELERY_BEAT_SCHEDULE = {
     "request-voucher-feedback": {"task": "vouchers.tasks.request_feedback", "schedule": 900.0},
     "expire-panel-invitations": {"task": "pilots.tasks.invitations.expire_invitations", "schedule": 3600.0},
     "remind-panel-invitations": {"task": "pilots.tasks.invitations.remind_invitations", "schedule": 86400.0},
+    "forget-old-member-lists": {"task": "pilots.tasks.imports.forget_old_lists", "schedule": 86400.0},
     "delete-expired-data-exports": {
         "task": "pilots.tasks.rights.delete_expired_data_exports",
         "schedule": 86400.0,

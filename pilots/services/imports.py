@@ -16,7 +16,7 @@ import uuid
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 import filetype
@@ -641,6 +641,10 @@ def map_import(panel_import: PanelImport, targets: list[str], *, acting_user: Us
     _require_manager(panel, acting_user)
     if panel_import.status not in MAPPABLE:
         raise PanelError(_("This list is already being imported, or was imported."))
+    if not panel_import.file:
+        raise PanelError(
+            _("This list was deleted after %(days)s days: upload it again.") % {"days": LIST_RETENTION.days}
+        )
     columns = panel_import.mapping.get("columns", [])
     targets = [t or "" for t in targets]
     if len(targets) != len(columns):
@@ -1228,3 +1232,36 @@ def record_error_report_download(panel_import: PanelImport, *, acting_user: User
         organisation=panel_import.panel.owner,
         data={"problems": len(panel_import.errors)},
     )
+
+
+# Uploaded lists hold names and addresses that the members' own records keep once imported; a list with
+# problems is kept a while so that staff can correct it, then forgotten too.
+LIST_RETENTION = timedelta(days=30)
+
+
+def forget_old_lists(now=None) -> int:
+    """Delete the file of every imported list, and of any list older than LIST_RETENTION with the cell
+    values its problem report quotes; counts and line numbers stay. Returns how many were forgotten."""
+    now = now or timezone.now()
+    due = PanelImport.objects.exclude(file="").filter(
+        Q(status=PanelImport.Status.IMPORTED) | Q(created_at__lt=now - LIST_RETENTION)
+    )
+    forgotten = 0
+    for panel_import in due.select_related("panel__owner").iterator():
+        if _forget_list(panel_import):
+            forgotten += 1
+    return forgotten
+
+
+@transaction.atomic
+def _forget_list(panel_import: PanelImport) -> bool:
+    locked = PanelImport.objects.select_for_update().filter(pk=panel_import.pk).exclude(file="").first()
+    if locked is None or locked.status == PanelImport.Status.RUNNING:
+        return False
+    name, storage = locked.file.name, locked.file.storage
+    locked.errors = [{**error, "value": ""} for error in locked.errors]
+    locked.file = ""
+    locked.save(update_fields=["file", "errors"])
+    audit.record("pilots.import.forget", obj=locked, organisation=locked.panel.owner)
+    transaction.on_commit(lambda: storage.delete(name))
+    return True

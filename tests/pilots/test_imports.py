@@ -688,3 +688,51 @@ def test_staff_map_a_list_read_its_problems_and_import_the_corrected_list(
     expect(bar).to_have_attribute("aria-valuetext", "Importing: 1 of 2 rows")
     PanelImport.objects.filter(pk=running.pk).update(status=PanelImport.Status.IMPORTED)
     expect(page.get_by_role("heading", name="Imported", exact=True)).to_be_visible()
+
+
+def test_lists_are_forgotten_once_imported_and_problem_reports_after_a_month(
+    staff, panel, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.core.files.storage import storages
+    from django.utils import timezone
+
+    from pilots.services.imports import forget_old_lists
+
+    done = import_list(staff, panel, GOOD_CSV, django_capture_on_commit_callbacks)
+    bad = import_list(
+        staff,
+        panel,
+        b"Name,E-mail,Year of birth,Region\nJean Martin,jean-at-example.org,1951,Bretagne\n",
+        django_capture_on_commit_callbacks,
+        name="bad.csv",
+    )
+    names = {done.pk: done.file.name, bad.pk: bad.file.name}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert forget_old_lists() == 1
+    done.refresh_from_db()
+    bad.refresh_from_db()
+    assert not done.file and not storages["private"].exists(names[done.pk])
+    assert bad.file and bad.errors[0]["value"] == "jean-at-example.org"  # kept to be corrected, for now
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert forget_old_lists(now=timezone.now() + timedelta(days=31)) == 1
+    bad.refresh_from_db()
+    assert not bad.file and not storages["private"].exists(names[bad.pk])
+    assert [e["value"] for e in bad.errors] == [""] and bad.errors[0]["line"] == 2
+    assert done.created_count > 0 and bad.row_count == 1
+    for panel_import in (done, bad):
+        for name in (
+            "import_detail",
+            "import_mapping",
+            "import_errors",
+            "import_errors_csv",
+            "import_progress",
+        ):
+            response = staff.get(reverse(f"pilots:{name}", args=[panel.slug, panel_import.pk]))
+            assert response.status_code < 500, (name, response.status_code)
+    response = confirm_columns(staff, bad)
+    assert "This list was deleted after 30 days: upload it again." in response.content.decode()
+    bad.refresh_from_db()
+    assert bad.status == PanelImport.Status.INVALID
