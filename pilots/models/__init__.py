@@ -19,7 +19,7 @@ from .attributes import (
 )
 from .draws import ContactOverride, Draw, DrawSelection, Invitation, Participation, Screener, participant_code
 from .panels import AttributeValue, Panel, PanelAttribute, PanelMembership, ParticipantProfile
-from .rights import DataExport, ErasureReceipt, PanelImport
+from .rights import DataExport, ErasedContact, ErasureReceipt, PanelImport, contact_digest
 
 __all__ = [
     "DEFAULT_SHARED",
@@ -35,6 +35,7 @@ __all__ = [
     "DigitalSkills",
     "Draw",
     "DrawSelection",
+    "ErasedContact",
     "ErasureReceipt",
     "FixedAttribute",
     "Invitation",
@@ -49,6 +50,7 @@ __all__ = [
     "Sector",
     "age_band_limits",
     "age_band_of",
+    "contact_digest",
     "pack",
     "participant_code",
     "unpack",

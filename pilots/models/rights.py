@@ -97,3 +97,25 @@ class ErasureReceipt(models.Model):
 
     def __str__(self):
         return str(self.reference)
+
+
+def contact_digest(email: str) -> str:
+    """A keyed hash of an e-mail address (the site's secret is the key): it recognises the address again
+    without holding it."""
+    from django.utils.crypto import salted_hmac
+
+    return salted_hmac("pilots.erased-contact", email.strip().lower(), algorithm="sha256").hexdigest()
+
+
+class ErasedContact(models.Model):
+    """An address whose owner had their data erased. Lists imported later skip it: importing it again
+    would undo the erasure. Only the keyed hash is kept."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    erased_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("erased contact")
+
+    def __str__(self):
+        return self.digest[:12]

@@ -45,6 +45,7 @@ from ..models import (
     AttributeValue,
     Device,
     DigitalSkills,
+    ErasedContact,
     Language,
     Panel,
     PanelAttribute,
@@ -52,6 +53,7 @@ from ..models import (
     PanelMembership,
     ParticipantProfile,
     Sector,
+    contact_digest,
     pack,
 )
 from ..tasks import run_panel_import
@@ -942,6 +944,16 @@ def import_key(panel: Panel, row: Row, phone: str = "") -> str:
     return hashlib.sha256(f"panel-import:{panel.pk}:{basis}".encode()).hexdigest()
 
 
+def _erased_rows(rows: list[Row]) -> list[dict]:
+    """Rows of people who had their data erased: importing them again would undo it."""
+    digests = {contact_digest(row.email): row for row in rows if row.email}
+    erased = set()
+    for chunk in _chunks(list(digests)):
+        erased.update(ErasedContact.objects.filter(digest__in=chunk).values_list("digest", flat=True))
+    message = _("This person asked for their data to be erased: they cannot be added from a list again.")
+    return [_refusal(digests[d], message) for d in sorted(erased, key=lambda d: digests[d].line)]
+
+
 def check_rows(panel_import: PanelImport, *, on_progress=None) -> tuple[list[Row], list[dict]]:
     """Check every row of a mapped list; (rows, problems). Rows are only meaningful without problems."""
     mapping = panel_import.mapping
@@ -957,6 +969,8 @@ def check_rows(panel_import: PanelImport, *, on_progress=None) -> tuple[list[Row
         errors.extend(problems)
         if on_progress is not None and count % PROGRESS_EVERY == 0:
             on_progress(count)
+    errors.extend(_erased_rows(rows))
+    errors.sort(key=lambda e: e["line"] or 0)
     if len(errors) > MAX_STORED_ERRORS:
         more = len(errors) - MAX_STORED_ERRORS
         errors = [

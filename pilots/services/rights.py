@@ -29,11 +29,13 @@ from ..models import (
     AttributeValue,
     ContactOverride,
     DataExport,
+    ErasedContact,
     ErasureReceipt,
     Invitation,
     PanelMembership,
     ParticipantProfile,
     Participation,
+    contact_digest,
 )
 from ..tasks.rights import build_data_export, delete_private_files, end_user_sessions
 from .panels import change_membership_status
@@ -82,6 +84,9 @@ ERASURE_CATEGORIES = {
     "authenticators": gettext_lazy("Sign-in authenticators deleted"),
     "account": gettext_lazy("User account deleted"),
     "person": gettext_lazy("Name and date of birth erased"),
+    "addresses_kept_out_of_imports": gettext_lazy(
+        "E-mail addresses that member lists can no longer import (kept only as a keyed fingerprint)"
+    ),
 }
 
 
@@ -776,6 +781,17 @@ def erase_person(person: Person, *, acting_user: User, requested_by: str) -> Era
             )
         )
     counts: dict[str, int] = {}
+    # Remember the addresses, as keyed hashes only, so that an old member list cannot import them again.
+    addresses = set(
+        ParticipantProfile.objects.filter(person=person)
+        .exclude(contact_email="")
+        .values_list("contact_email", flat=True)
+    )
+    if person.user is not None and person.user.email:
+        addresses.add(person.user.email)
+    for address in addresses:
+        ErasedContact.objects.get_or_create(digest=contact_digest(address))
+    counts["addresses_kept_out_of_imports"] = len(addresses)
     channel = {
         RequestedBy.PERSON: ConsentRecord.WithdrawalChannel.ONLINE,
         RequestedBy.GUARDIAN: ConsentRecord.WithdrawalChannel.GUARDIAN,

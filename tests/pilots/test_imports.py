@@ -736,3 +736,25 @@ def test_lists_are_forgotten_once_imported_and_problem_reports_after_a_month(
     assert "This list was deleted after 30 days: upload it again." in response.content.decode()
     bad.refresh_from_db()
     assert bad.status == PanelImport.Status.INVALID
+
+
+def test_someone_who_erased_their_data_is_not_imported_again_from_an_old_list(
+    staff, panel, staff_user, django_capture_on_commit_callbacks
+):
+    from livinglab.factories import PersonFactory, UserFactory
+    from pilots.models import ErasedContact
+    from pilots.services.rights import erase_person
+
+    jean = PersonFactory(full_name="Jean Martin", user=UserFactory(email="jean.martin@example.org"))
+    with django_capture_on_commit_callbacks(execute=True):
+        erase_person(jean, acting_user=jean.user, requested_by="person")
+    assert ErasedContact.objects.count() == 1
+    assert not ErasedContact.objects.filter(digest__icontains="jean").exists()
+
+    panel_import = import_list(staff, panel, GOOD_CSV, django_capture_on_commit_callbacks)
+
+    assert panel_import.status == PanelImport.Status.INVALID
+    assert [(e["line"], e["params"].get("message", "")) for e in panel_import.errors] == [
+        (3, "This person asked for their data to be erased: they cannot be added from a list again.")
+    ]
+    assert not imported(panel).exists()
