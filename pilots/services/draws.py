@@ -121,20 +121,26 @@ def _key(cell_values: dict, strata: list) -> tuple:
     return tuple(cell_values.get(code, "") for code in strata)
 
 
-def preview_draw(panel: Panel, spec: Spec) -> Feasibility:
-    """How many members each quota cell could draw from right now (one GROUP BY query)."""
-    attributes = attributes_of(panel)
-    problems = _problems(panel, spec, attributes)
-    if problems:
-        return Feasibility(problems=problems)
-    frame = sampling_frame(
+def _frame(panel: Panel, spec: Spec, attributes, *, now=None, draw=None):
+    return sampling_frame(
         panel,
         conditions=spec.conditions,
         strata=spec.strata,
         quotas=spec.quotas,
         purposes=spec.purposes,
         attributes=attributes,
+        now=now,
+        draw=draw,
     )
+
+
+def preview_draw(panel: Panel, spec: Spec) -> Feasibility:
+    """How many members each quota cell could draw from right now (one GROUP BY query)."""
+    attributes = attributes_of(panel)
+    problems = _problems(panel, spec, attributes)
+    if problems:
+        return Feasibility(problems=problems)
+    frame = _frame(panel, spec, attributes)
     cells = _cells(spec, attributes)
     columns = [f"s{i}" for i in range(len(spec.strata))]
     if columns:
@@ -161,16 +167,7 @@ def preview_draw(panel: Panel, spec: Spec) -> Feasibility:
 
 def _candidates(panel: Panel, spec: Spec, seed: int, attributes, *, now=None, draw=None) -> list[tuple]:
     """(membership id, cell values, key, rank in cell) of the first candidates of every cell, in key order."""
-    frame = sampling_frame(
-        panel,
-        conditions=spec.conditions,
-        strata=spec.strata,
-        quotas=spec.quotas,
-        purposes=spec.purposes,
-        attributes=attributes,
-        now=now,
-        draw=draw,
-    )
+    frame = _frame(panel, spec, attributes, now=now, draw=draw)
     columns = [f"s{i}" for i in range(len(spec.strata))]
     queryset = frame.queryset.filter(frame.cells_q) if spec.quotas else frame.queryset
     # Without the model's default ordering: the ranking orders by key, and a sort of the whole frame by
