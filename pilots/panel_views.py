@@ -473,16 +473,16 @@ def draw_detail(request, pk):
     if "replay" in request.GET:
         stored = list(draw.selections.order_by("rank").values_list("membership_id", flat=True))
         replay = draw_services.replay_draw(draw) == stored
-    cells = []
-    for quota in draw.quotas:
-        cells.append(
-            {
-                "label": cell_label(quota["cell"], attributes),
-                "min": quota.get("min", 0),
-                "max": quota.get("max"),
-                "drawn": sum(1 for s in draw.selections.all() if s.cell == quota["cell"]),
-            }
-        )
+    drawn_cells = list(draw.selections.values_list("cell", flat=True)) if draw.quotas else []
+    cells = [
+        {
+            "label": cell_label(quota["cell"], attributes),
+            "min": quota.get("min", 0),
+            "max": quota.get("max"),
+            "drawn": drawn_cells.count(quota["cell"]),
+        }
+        for quota in draw.quotas
+    ]
     return render(
         request,
         "pilots/panels/draw_detail.html",

@@ -1,6 +1,6 @@
 """Figures about panels for coordinators: composition, fatigue and recent draws. Aggregates only."""
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from .models import AgeBand, Panel, PanelMembership
@@ -27,7 +27,3 @@ def composition(panel: Panel) -> dict:
         "by_region": [(region or "—", n) for region, n in regions[:12]],
         "by_status": [(label, statuses.get(value, 0)) for value, label in PanelMembership.Status.choices],
     }
-
-
-def active_count():
-    return Count("memberships", filter=Q(memberships__status=PanelMembership.Status.ACTIVE))

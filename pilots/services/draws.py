@@ -362,7 +362,8 @@ def replay_draw(draw: Draw) -> list[int]:
 @transaction.atomic
 def cancel_draw(draw: Draw, *, acting_user: User) -> Draw:
     """Cancel a draw whose invitations have not gone out; its overrides become available again."""
-    cancelled = Draw.objects.filter(pk=draw.pk, status=Draw.Status.DRAWN).update(status=Draw.Status.CANCELLED)
+    cancellable = [old for old, new in Draw.TRANSITIONS.items() if Draw.Status.CANCELLED in new]
+    cancelled = Draw.objects.filter(pk=draw.pk, status__in=cancellable).update(status=Draw.Status.CANCELLED)
     if not cancelled:
         raise PanelError(_("Only a draw whose invitations have not been sent can be cancelled."))
     ContactOverride.objects.filter(used_by=draw).update(used_by=None)

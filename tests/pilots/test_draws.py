@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from livinglab import services as core
 from livinglab.factories import PersonFactory
-from pilots.errors import ScreenerError
+from pilots.errors import PanelError, ScreenerError
 from pilots.factories import PanelMembershipFactory, ParticipantProfileFactory
 from pilots.models import ContactOverride, Invitation, Participation
 from pilots.services import draws
@@ -206,7 +206,7 @@ def test_fair_contact_rules_protect_people_unless_staff_override_with_a_reason(
 
 
 def test_an_override_needs_a_reason(member, staff_user):
-    with pytest.raises(Exception, match="reason"):
+    with pytest.raises(PanelError, match="Give the reason"):
         draws.grant_override(member(), reason="  ", acting_user=staff_user)
 
 
@@ -243,3 +243,30 @@ def test_paused_and_protected_members_are_never_drawn(panel, member, purposes, s
         member(status=status)
     assert preview_draw(panel, spec(purposes, size=1)).eligible == 1
     assert drawn(make(panel, spec(purposes, size=1), staff_user)) == [active.pk]
+
+
+def test_cancelling_a_draw_gives_its_overrides_back_and_is_refused_once_invitations_left(
+    panel, member, purposes, staff_user
+):
+    from pilots.models import Draw
+
+    resting = member()
+    Participation.objects.create(
+        person=resting.person,
+        panel=panel,
+        outcome="took_part",
+        occurred_at=timezone.now() - timedelta(days=3),
+    )
+    override = draws.grant_override(resting, reason="Only member with a hearing aid", acting_user=staff_user)
+    draw = make(panel, spec(purposes, size=1), staff_user)
+    override.refresh_from_db()
+    assert override.used_by == draw
+
+    draws.cancel_draw(draw, acting_user=staff_user)
+    override.refresh_from_db()
+    assert draw.status == Draw.Status.CANCELLED and override.used_by is None
+    with pytest.raises(PanelError, match="not been sent"):
+        draws.cancel_draw(draw, acting_user=staff_user)
+    Draw.objects.filter(pk=draw.pk).update(status=Draw.Status.INVITING)
+    with pytest.raises(PanelError, match="not been sent"):
+        draws.cancel_draw(draw, acting_user=staff_user)
