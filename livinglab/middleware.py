@@ -5,8 +5,8 @@ from django.utils.translation import gettext as _
 
 from .policy import requires_mfa
 
-# Staff pages of panels show participants' identities: the same rule as workspaces.
-PROTECTED_PREFIXES = ("/workspace/", "/admin/", "/panels/")
+# Staff pages of panels and campaigns show participants' identities: the same rule as workspaces.
+PROTECTED_PREFIXES = ("/workspace/", "/admin/", "/panels/", "/campaigns/")
 
 
 class RequireMFAMiddleware:

@@ -31,6 +31,7 @@ urlpatterns = [
     path("consent/records/<int:pk>/receipt.pdf", views.consent_receipt_pdf, name="consent_receipt"),
     path("vouchers/", include("vouchers.urls")),
     path("panels/", include("pilots.urls")),
+    path("campaigns/", include("pilots.campaign_urls")),
 ]
 
 if settings.DEBUG:

@@ -1,4 +1,4 @@
-"""Domain errors of user panels and campaigns."""
+"""Domain errors of user panels and test campaigns."""
 
 from livinglab.errors import DomainError
 
@@ -13,3 +13,7 @@ class ScreenerError(DomainError):
     def __init__(self, message, problems=()):
         super().__init__(message)
         self.problems = list(problems)
+
+
+class CampaignError(DomainError):
+    """A campaign request (a transition, a booking, an answer) the campaign refuses, with the reason."""

@@ -58,3 +58,61 @@ class PanelAttributeFactory(factory.django.DjangoModelFactory):
     label = factory.Sequence(lambda n: f"Question {n}")
     kind = models.AttributeKind.CHOICE
     options = ["yes", "no"]
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    """A B2C usability test in draft, requested by a firm of a living lab."""
+
+    class Meta:
+        model = models.Campaign
+
+    lab = factory.SubFactory(OrganisationFactory, kind=Organisation.Kind.CLUSTER)
+    requested_by = factory.SubFactory(OrganisationFactory, kind=Organisation.Kind.SME)
+    channel = Channel.B2C
+    title = factory.Sequence(lambda n: f"Usability test {n}")
+    slug = factory.LazyAttribute(lambda c: slugify(c.title)[:80])
+    product_name = "Medication reminder app"
+    product_description = "A phone app that reminds people to take their medicines."
+    maturity = models.Maturity.PROTOTYPE
+    objectives = "Find out whether people over 65 can set up a reminder without help."
+    methods = [models.Method.USABILITY]
+    target_participants = 12
+    expect_activities = "Try the app for one hour at the living lab while a researcher watches."
+    expect_time = "One session of 90 minutes"
+    expect_benefits = "A 20 EUR shopping voucher and a summary of the results."
+    expect_not = "No payment beyond the voucher; you do not keep the phone."
+    expect_risks = "None beyond mild frustration if the prototype fails."
+    idea_ownership = models.IdeaOwnership.NONE
+
+
+class CampaignSessionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.CampaignSession
+
+    campaign = factory.SubFactory(CampaignFactory)
+    title = factory.Sequence(lambda n: f"Session {n}")
+    starts_at = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=7))
+    ends_at = factory.LazyAttribute(lambda s: s.starts_at + timezone.timedelta(minutes=90))
+    place = "Living lab, 2 rue de la Chalotais, Rennes"
+    capacity = 6
+    accessibility_info = "Step-free entrance; hearing loop in the test room."
+
+
+class QuestionnaireFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Questionnaire
+
+    campaign = factory.SubFactory(CampaignFactory)
+    title = factory.Sequence(lambda n: {"en": f"Questionnaire {n}"})
+    languages = ["en"]
+
+
+class QuestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Question
+
+    questionnaire = factory.SubFactory(QuestionnaireFactory)
+    position = factory.Sequence(lambda n: n + 1)
+    key = factory.Sequence(lambda n: f"q{n}")
+    kind = models.QuestionKind.LIKERT5
+    text = {"en": "The app was easy to use."}

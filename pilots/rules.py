@@ -76,3 +76,89 @@ def runs_panel_of_subject(user, record) -> bool:
 # The scan of a signed paper consent: the person, their guardian, and the staff of the labs whose panel
 # they are in (not every living lab's staff, as for the core consent pages).
 rules.add_perm("pilots.view_consent_scan", is_subject_of_record | runs_panel_of_subject | is_platform_admin)
+
+
+# ------------------------------------------------------------------------------------------- campaigns
+
+
+@rules.predicate
+def runs_campaign(user, campaign) -> bool:
+    """Cluster staff of the living lab that hosts ``campaign``."""
+    return campaign is not None and any(
+        m.organisation_id == campaign.lab_id and m.role in CLUSTER_ROLES for m in active_memberships(user)
+    )
+
+
+@rules.predicate
+def requests_campaign(user, campaign) -> bool:
+    """A member of the firm, consortium lead or authority the campaign is run for."""
+    return campaign is not None and any(
+        m.organisation_id == campaign.requested_by_id for m in active_memberships(user)
+    )
+
+
+@rules.predicate
+def partners_in_campaign(user, campaign) -> bool:
+    """A member of a consortium partner, or of a firm a joint survey is run for."""
+    if campaign is None:
+        return False
+    mine = {m.organisation_id for m in active_memberships(user)}
+    return bool(mine) and campaign.partners.filter(pk__in=mine).exists()
+
+
+@rules.predicate
+def may_request_campaigns(user) -> bool:
+    """Members of firms, research organisations and public authorities ask a living lab for a test."""
+    from livinglab.models import Organisation
+
+    kinds = {
+        Organisation.Kind.SME,
+        Organisation.Kind.LARGE_ENTERPRISE,
+        Organisation.Kind.RESEARCH,
+        Organisation.Kind.PUBLIC_AUTHORITY,
+    }
+    return any(m.organisation.kind in kinds for m in active_memberships(user))
+
+
+@rules.predicate
+def campaign_is_draft(user, campaign) -> bool:
+    return campaign is not None and campaign.status in campaign.EDITABLE
+
+
+@rules.predicate
+def on_jury(user, competition) -> bool:
+    return competition is not None and user.is_authenticated and competition.jury.filter(pk=user.pk).exists()
+
+
+@rules.predicate
+def runs_competition(user, competition) -> bool:
+    return competition is not None and runs_campaign(user, competition.campaign)
+
+
+# Requesting a campaign: firms, research organisations, authorities, and the lab's staff on their behalf.
+rules.add_perm("pilots.add_campaign", may_request_campaigns | is_cluster_staff | is_platform_admin)
+# Seeing a campaign (its description, status, sessions, results): the lab, the requester, its partners.
+rules.add_perm(
+    "pilots.view_campaign", runs_campaign | requests_campaign | partners_in_campaign | is_platform_admin
+)
+# The requester edits a draft (before review, or after changes were requested); the lab edits any time
+# before recruitment through the same form.
+rules.add_perm(
+    "pilots.edit_campaign", (requests_campaign & campaign_is_draft) | runs_campaign | is_platform_admin
+)
+rules.add_perm("pilots.submit_campaign", requests_campaign | runs_campaign | is_platform_admin)
+rules.add_perm("pilots.withdraw_campaign", requests_campaign | runs_campaign | is_platform_admin)
+# Reviewing and running: approvals, recruitment, sessions, attendance, lifecycle, findings.
+rules.add_perm("pilots.review_campaign", runs_campaign | is_platform_admin)
+rules.add_perm("pilots.run_campaign", runs_campaign | is_platform_admin)
+# Questionnaires: the lab builds them; the requester may draft them with the lab.
+rules.add_perm("pilots.edit_questionnaire", runs_campaign | requests_campaign | is_platform_admin)
+# Results (pseudonymous, consent-filtered): a partner of a joint survey sees its own and the shared questions.
+rules.add_perm(
+    "pilots.view_campaign_results",
+    runs_campaign | requests_campaign | partners_in_campaign | is_platform_admin,
+)
+rules.add_perm("pilots.tag_answers", runs_campaign | is_platform_admin)
+# Competitions: the jury scores; the lab manages the jury and announces winners.
+rules.add_perm("pilots.judge_competition", on_jury)
+rules.add_perm("pilots.run_competition", runs_competition | is_platform_admin)

@@ -17,9 +17,21 @@ from .attributes import (
     pack,
     unpack,
 )
+from .campaigns import (
+    Campaign,
+    CampaignKind,
+    CampaignReview,
+    IdeaOwnership,
+    Maturity,
+    Method,
+    ParticipantAgreement,
+)
+from .competitions import Competition, Criterion, Idea, IdeaScore
 from .draws import ContactOverride, Draw, DrawSelection, Invitation, Participation, Screener, participant_code
 from .panels import AttributeValue, Panel, PanelAttribute, PanelMembership, ParticipantProfile
+from .questionnaires import Answer, AnswerTag, Question, QuestionKind, Questionnaire, Response, ResultsFile
 from .rights import DataExport, ErasedContact, ErasureReceipt, PanelImport, contact_digest
+from .sessions import Booking, CampaignSession
 
 __all__ = [
     "DEFAULT_SHARED",
@@ -27,9 +39,18 @@ __all__ = [
     "SHAREABLE_ATTRIBUTES",
     "AccessibilityNeed",
     "AgeBand",
+    "Answer",
+    "AnswerTag",
     "AttributeKind",
     "AttributeValue",
+    "Booking",
+    "Campaign",
+    "CampaignKind",
+    "CampaignReview",
+    "CampaignSession",
+    "Competition",
     "ContactOverride",
+    "Criterion",
     "DataExport",
     "Device",
     "DigitalSkills",
@@ -38,14 +59,25 @@ __all__ = [
     "ErasedContact",
     "ErasureReceipt",
     "FixedAttribute",
+    "Idea",
+    "IdeaOwnership",
+    "IdeaScore",
     "Invitation",
     "Language",
+    "Maturity",
+    "Method",
     "Panel",
     "PanelAttribute",
     "PanelImport",
     "PanelMembership",
+    "ParticipantAgreement",
     "ParticipantProfile",
     "Participation",
+    "Question",
+    "QuestionKind",
+    "Questionnaire",
+    "Response",
+    "ResultsFile",
     "Screener",
     "Sector",
     "age_band_limits",

@@ -75,6 +75,15 @@ class Draw(models.Model):
         related_name="requested_draws",
         verbose_name=_("for the firm or authority"),
     )
+    # The test campaign the draw recruits for: its accepted invitations are the campaign's participants.
+    campaign = models.ForeignKey(
+        "pilots.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="draws",
+        verbose_name=_("test campaign"),
+    )
     conditions = models.JSONField(default=dict)
     strata = models.JSONField(default=list)
     quotas = models.JSONField(default=list)

@@ -1,0 +1,3 @@
+"""URLs of idea competitions (see pilots/campaign_urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URLs of questionnaires: the builder and answering (see pilots/campaign_urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URLs of sessions and bookings (see pilots/campaign_urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Thin Celery tasks of campaign lifecycle."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Thin Celery tasks of questionnaires."""
+
+__all__: list[str] = []

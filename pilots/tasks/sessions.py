@@ -1,0 +1,3 @@
+"""Thin Celery tasks of sessions: reminders and calendar mails."""
+
+__all__: list[str] = []
