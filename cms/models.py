@@ -1,9 +1,14 @@
 from django.db import models
+from django.db.models import Q
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel
 from wagtail.fields import RichTextField, StreamField
-from wagtail.models import Page
+from wagtail.models import Page, PageManager
+from wagtail.query import PageQuerySet
 
 from .blocks import BodyBlock
 
@@ -15,7 +20,7 @@ class HomePage(Page):
     body = StreamField(BodyBlock(), blank=True, use_json_field=True)
 
     content_panels = [*Page.content_panels, FieldPanel("introduction"), FieldPanel("body")]
-    subpage_types = ["cms.StandardPage", "cms.VoucherProgrammePage"]
+    subpage_types = ["cms.StandardPage", "cms.VoucherProgrammePage", "cms.CampaignCallPage"]
     max_count = 1
 
     class Meta:
@@ -29,7 +34,7 @@ class StandardPage(Page):
     body = StreamField(BodyBlock(), blank=True, use_json_field=True)
 
     content_panels = [*Page.content_panels, FieldPanel("introduction"), FieldPanel("body")]
-    subpage_types = ["cms.StandardPage", "cms.VoucherProgrammePage"]
+    subpage_types = ["cms.StandardPage", "cms.VoucherProgrammePage", "cms.CampaignCallPage"]
 
     class Meta:
         verbose_name = _("standard page")
@@ -102,3 +107,122 @@ class VoucherProgrammePage(Page):
             who_can_apply=eligibility_summary(programme),
         )
         return context
+
+
+# Campaign statuses in which a call for participants is shown: approved (about to recruit) and recruiting.
+CALL_OPEN_STATUSES = ("approved", "recruiting")
+SIGN_UP_FEATURES = ["bold", "italic", "link", "ol", "ul", "h3"]
+
+
+class CampaignCallPageQuerySet(PageQuerySet):
+    def live_calls(self, today=None):
+        """Published calls whose campaign is still recruiting: what listings and menus may show."""
+        today = today or timezone.localdate()
+        return self.live().filter(
+            Q(campaign__recruitment_closes_on__isnull=True) | Q(campaign__recruitment_closes_on__gte=today),
+            campaign__status__in=CALL_OPEN_STATUSES,
+        )
+
+
+CampaignCallPageManager = PageManager.from_queryset(CampaignCallPageQuerySet)
+
+
+class CampaignCallPage(Page):
+    """The public call for participants of a test campaign: what it is, who can join, what to expect and
+    how to sign up. Whether the call is open is computed on each request from the campaign's status and
+    closing date, so the page closes itself (410 Gone) and leaves the sitemap when recruitment ends."""
+
+    campaign = models.ForeignKey(
+        "pilots.Campaign",
+        verbose_name=_("test campaign"),
+        on_delete=models.PROTECT,
+        related_name="call_pages",
+    )
+    introduction = models.TextField(
+        _("introduction"), blank=True, help_text=_("What the test is about, in one or two sentences.")
+    )
+    who_can_join = RichTextField(
+        _("who can join"),
+        blank=True,
+        features=SIGN_UP_FEATURES,
+        help_text=_("Who the campaign is looking for, in plain language."),
+    )
+    how_to_sign_up = RichTextField(
+        _("how to sign up"),
+        blank=True,
+        features=SIGN_UP_FEATURES,
+        help_text=_("Steps to take part: join the panel, wait for an invitation, whom to ask for help."),
+    )
+
+    objects = CampaignCallPageManager()
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("campaign"),
+        FieldPanel("introduction"),
+        FieldPanel("who_can_join"),
+        FieldPanel("how_to_sign_up"),
+    ]
+    parent_page_types = ["cms.HomePage", "cms.StandardPage"]
+    subpage_types: list[str] = []
+
+    class Meta:
+        verbose_name = _("call for participants")
+        verbose_name_plural = _("calls for participants")
+
+    def closed_reason(self, campaign, today=None) -> str | None:
+        """Why the call is closed, or None while the campaign recruits."""
+        today = today or timezone.localdate()
+        if campaign.status not in CALL_OPEN_STATUSES:
+            return _("This call for participants is closed: the campaign no longer recruits.")
+        if campaign.recruitment_closes_on is not None and campaign.recruitment_closes_on < today:
+            return _("This call for participants closed on %(day)s.") % {
+                "day": date_format(campaign.recruitment_closes_on, "DATE_FORMAT")
+            }
+        return None
+
+    def load_campaign(self):
+        from pilots.models import Campaign  # pilots imports nothing from cms; pages load early
+
+        return Campaign.objects.select_related("lab", "panel").get(pk=self.campaign_id)
+
+    def is_open(self) -> bool:
+        return self.closed_reason(self.load_campaign()) is None
+
+    def get_sitemap_urls(self, request=None):
+        if not self.is_open():
+            return []
+        return super().get_sitemap_urls(request)
+
+    def sign_up_url(self, campaign) -> str:
+        """The panel's join page, when people can join it on their own."""
+        if campaign.panel is None or not campaign.panel.open_for_sign_up:
+            return ""
+        try:
+            return reverse("pilots:join_panel", args=[campaign.panel.slug])
+        except NoReverseMatch:
+            return ""
+
+    def get_context(self, request, *args, **kwargs):
+        from pilots.models import Method
+
+        context = super().get_context(request, *args, **kwargs)
+        campaign = kwargs.get("campaign") or self.load_campaign()
+        labels = dict(Method.choices)
+        closed_reason = self.closed_reason(campaign)
+        context.update(
+            campaign=campaign,
+            closed_reason=closed_reason,
+            # Editors previewing a closed call still see its content, under the notice visitors get.
+            show_content=not closed_reason or getattr(request, "is_preview", False),
+            methods=[labels.get(m, m) for m in campaign.methods],
+            sign_up_url=self.sign_up_url(campaign),
+        )
+        return context
+
+    def serve(self, request, *args, **kwargs):
+        campaign = self.load_campaign()
+        context = self.get_context(request, *args, campaign=campaign, **kwargs)
+        if not context["show_content"]:
+            return TemplateResponse(request, self.get_template(request), context, status=410)
+        return TemplateResponse(request, self.get_template(request), context)

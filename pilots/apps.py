@@ -7,4 +7,4 @@ class PilotsConfig(AppConfig):
     verbose_name = _("User panels and test campaigns")
 
     def ready(self):
-        from . import handlers  # noqa: F401  (connects the signal receivers)
+        from . import campaign_handlers, handlers  # noqa: F401  (connect the signal receivers)

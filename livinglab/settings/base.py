@@ -216,6 +216,12 @@ CELERY_BEAT_SCHEDULE = {
     "expire-panel-invitations": {"task": "pilots.tasks.invitations.expire_invitations", "schedule": 3600.0},
     "remind-panel-invitations": {"task": "pilots.tasks.invitations.remind_invitations", "schedule": 86400.0},
     "forget-old-member-lists": {"task": "pilots.tasks.imports.forget_old_lists", "schedule": 86400.0},
+    "remind-sessions": {"task": "pilots.tasks.sessions.remind_sessions", "schedule": 3600.0},
+    "close-expired-questionnaires": {
+        "task": "pilots.tasks.questionnaires.close_expired_questionnaires",
+        "schedule": 900.0,
+    },
+    "start-due-judging": {"task": "pilots.tasks.competitions.start_due_judging", "schedule": 300.0},
     "delete-expired-data-exports": {
         "task": "pilots.tasks.rights.delete_expired_data_exports",
         "schedule": 86400.0,

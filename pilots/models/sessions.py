@@ -14,6 +14,10 @@ from .campaigns import Campaign
 from .draws import Invitation, Participation
 
 
+def session_uid() -> str:
+    return secrets.token_hex(16)
+
+
 class CampaignSession(models.Model):
     """One workshop, test or visit at a place or online, with a capacity."""
 
@@ -34,7 +38,7 @@ class CampaignSession(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     # Stable identity for calendar files, so that an update replaces the event instead of adding one.
-    uid = models.CharField(max_length=40, default=secrets.token_hex, editable=False, unique=True)
+    uid = models.CharField(max_length=40, default=session_uid, editable=False, unique=True)
     sequence = models.PositiveIntegerField(default=0)  # iCalendar SEQUENCE: bumped on each change
     created_at = models.DateTimeField(auto_now_add=True)
 

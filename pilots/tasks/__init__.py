@@ -2,6 +2,7 @@
 each part keeps its tasks in its own module."""
 
 from .campaigns import *  # noqa: F403
+from .competitions import *  # noqa: F403
 from .imports import *  # noqa: F403
 from .invitations import *  # noqa: F403
 from .panels import *  # noqa: F403

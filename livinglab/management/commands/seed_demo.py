@@ -24,13 +24,14 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from faker import Faker
 from tqdm import tqdm
 
-from cms.models import HomePage, StandardPage
+from cms.models import CampaignCallPage, HomePage, StandardPage
 from livinglab import services
 from livinglab.factories import DEMO_PASSWORD, UserFactory
 from livinglab.models import (
@@ -51,6 +52,7 @@ from livinglab.models import (
     User,
 )
 from pilots.demo import PANEL_STEPS, seed_panels
+from pilots.demo_campaigns import seed_campaigns
 from vouchers.demo import PROGRAMMES as VOUCHER_PROGRAMMES
 from vouchers.demo import seed_voucher_programmes
 
@@ -611,6 +613,7 @@ class Command(BaseCommand):
             + sum(2 + programme[-1] for programme in VOUCHER_PROGRAMMES)
             + 2  # + claims, lottery, feedback
             + PANEL_STEPS
+            + 1  # campaigns
         )
         self.bar = tqdm(
             total=total,
@@ -645,6 +648,8 @@ class Command(BaseCommand):
                     panelists=[(self.panel_people[p.number], p.locale) for p in self.plan.panelists],
                     step=self.step,
                 )
+                self.step(_("Test campaigns"))
+                seed_campaigns(stdout=self.stdout if self.verbosity >= 1 else None)
                 self.seed_pages()
         finally:
             self.bar.close()
@@ -952,6 +957,7 @@ class Command(BaseCommand):
             home.add_child(instance=page)
             page.save_revision(user=editor).publish(user=self.admin)
             pages[page.slug] = page
+        self.seed_call_pages(home, editor)
         self.step(_("Pages"))
         if not home.introduction and not home.body:
             home.title = home.draft_title = "Armor Living Lab"
@@ -959,6 +965,29 @@ class Command(BaseCommand):
             home.introduction = HOME_INTRODUCTION
             home.body = home_body(pages)
             home.save_revision(user=editor).publish(user=self.admin)
+
+    def seed_call_pages(self, home, editor):
+        """A public call for participants for each campaign that is recruiting."""
+        from pilots.models import Campaign
+
+        recruiting = Campaign.objects.filter(status=Campaign.Status.RECRUITING, call_pages__isnull=True)
+        for campaign in recruiting.select_related("panel"):
+            page = CampaignCallPage(
+                title=_("Call for participants: %(title)s") % {"title": campaign.title},
+                slug=f"call-{campaign.slug}"[:80],
+                campaign=campaign,
+                introduction=campaign.objectives,
+                who_can_join=format_html(
+                    "<p>{}</p>", _("Members of the panel “%(panel)s”.") % {"panel": campaign.panel.name}
+                ),
+                how_to_sign_up=format_html(
+                    "<p>{}</p>", _("Join the panel, then watch for our invitation in your mailbox.")
+                ),
+                live=False,
+                owner=editor,
+            )
+            home.add_child(instance=page)
+            page.save_revision(user=editor).publish(user=self.admin)
 
     # ---------------------------------------------------------------------------------------- output
 
