@@ -25,7 +25,7 @@ from ..tasks.sessions import (
     send_booking_promoted,
     send_session_changed,
 )
-from .campaign_access import require_participant
+from .campaign_access import consents_to_campaign, require_participant
 from .invitations import record_participation
 
 # Campaigns whose sessions can no longer be planned or changed.
@@ -60,24 +60,34 @@ def _when(moment: datetime) -> str:
 
 
 def _promote_waiting(session: CampaignSession, now: datetime) -> list[int]:
-    """Give free places to the oldest waiting bookings; the session must be locked. Their ids."""
+    """Give free places to the oldest waiting bookings; the session must be locked. Their ids.
+
+    Someone who has withdrawn a consent the campaign relies on is taken off the waiting list instead of
+    promoted: the withdrawal may not have reached their bookings yet."""
     if session.status != CampaignSession.Status.SCHEDULED or session.starts_at <= now:
         return []
     free = session.capacity - places_taken(session)
-    if free <= 0:
-        return []
-    waiting = list(
-        Booking.objects.filter(session=session, status=Booking.Status.WAITING)
-        .order_by("created_at", "pk")
-        .values_list("pk", flat=True)[:free]
-    )
     promoted = []
-    for pk in waiting:
-        if Booking.objects.filter(pk=pk, status=Booking.Status.WAITING).update(
+    waiting = (
+        Booking.objects.filter(session=session, status=Booking.Status.WAITING)
+        .select_related("person")
+        .order_by("created_at", "pk")
+    )
+    for booking in waiting.iterator(chunk_size=50):
+        if len(promoted) >= free:
+            break
+        if not consents_to_campaign(session.campaign, booking.person):
+            Booking.objects.filter(pk=booking.pk, status=Booking.Status.WAITING).update(
+                status=Booking.Status.CANCELLED,
+                cancelled_at=now,
+                cancel_reason=str(_("The participant withdrew a consent this campaign relies on.")),
+            )
+            continue
+        if Booking.objects.filter(pk=booking.pk, status=Booking.Status.WAITING).update(
             status=Booking.Status.BOOKED, promoted_at=now
         ):
-            promoted.append(pk)
-            send_booking_promoted.delay_on_commit(pk)
+            promoted.append(booking.pk)
+            send_booking_promoted.delay_on_commit(booking.pk)
     return promoted
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from livinglab import services as core
-from livinglab.models import AuditEntry
+from livinglab.models import AuditEntry, ConsentRecord
 from pilots.calendar import booking_ics, session_ics
 from pilots.errors import CampaignError
 from pilots.factories import CampaignSessionFactory
@@ -81,6 +81,23 @@ def test_cancelling_a_booking_promotes_the_first_waiting_person_automatically(
     assert subjects[first.user.email].startswith("Booking cancelled")
     promotion = next(m for m in mailoutbox if m.to == [waiting_first.user.email])
     assert promotion.attachments and promotion.attachments[0][0].endswith(".ics")
+
+
+def test_a_waiting_person_who_withdrew_consent_is_not_promoted_and_the_next_one_is(session, take_part):
+    first, second, withdrawn, next_in_line = (take_part() for _ in range(4))
+    booking = book(session, first)
+    book(session, second)
+    left = book(session, withdrawn)
+    waiting = book(session, next_in_line)
+    # The withdrawal has not reached the bookings yet (as when its handler is still to run).
+    ConsentRecord.objects.filter(person=withdrawn).update(withdrawn_at=timezone.now())
+
+    services.cancel_booking(booking, reason="Cannot come", acting_user=first.user)
+
+    left.refresh_from_db()
+    waiting.refresh_from_db()
+    assert left.status == Status.CANCELLED and "withdrew a consent" in left.cancel_reason
+    assert waiting.status == Status.BOOKED
 
 
 def test_leaving_the_waiting_list_promotes_nobody(session, take_part):
