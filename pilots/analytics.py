@@ -14,7 +14,7 @@ import math
 import pandas as pd
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils.translation import gettext_lazy as _
 from scipy import stats
 
@@ -32,6 +32,7 @@ from .models import (
     Response,
 )
 from .scoring import likert_labels
+from .tasks.results import warm_results
 
 # Groups smaller than this are not shown on their own: a handful of people could be recognised.
 MIN_GROUP = 5
@@ -61,6 +62,22 @@ def campaign_results(campaign: Campaign, *, for_firm: Organisation | None = None
         results = compute_results(campaign, for_firm=for_firm)
         cache.set(key, results, CACHE_SECONDS)
     return results
+
+
+def warm_cache(campaign: Campaign) -> None:
+    """Compute the results every viewer of the campaign gets: the full ones, and each partner firm's."""
+    for firm in [None, *campaign.partners.exclude(pk=campaign.requested_by_id)]:
+        key = cache_key(campaign, firm)
+        if cache.get(key) is None:
+            cache.set(key, compute_results(campaign, for_firm=firm), CACHE_SECONDS)
+
+
+def answers_changed(campaign_id: int) -> None:
+    """Call inside the transaction that changed a campaign's answers: the cached results go stale at once
+    (they are keyed on the version), and the new ones are computed in the background after commit."""
+    Campaign.objects.filter(pk=campaign_id).update(results_version=F("results_version") + 1)
+    version = Campaign.objects.values_list("results_version", flat=True).get(pk=campaign_id)
+    warm_results.delay_on_commit(campaign_id, version)
 
 
 def visible_questions(campaign: Campaign, for_firm: Organisation | None):

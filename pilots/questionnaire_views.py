@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -30,6 +30,7 @@ from .questionnaire_forms import (
     localized,
 )
 from .services import questionnaires as services
+from .services.campaign_access import ever_invited
 
 # ------------------------------------------------------------------------------------------- builder
 
@@ -357,6 +358,8 @@ def questionnaire_answer(request, pk: int):
         Questionnaire.objects.select_related("campaign").exclude(status=Questionnaire.Status.DRAFT), pk=pk
     )
     person = _person(request)
+    if not ever_invited(questionnaire.campaign, person):
+        raise Http404(_("No such questionnaire."))
     existing = Response.objects.filter(questionnaire=questionnaire, person=person).first() if person else None
     language = _language(request, questionnaire, existing)
     if existing is not None and existing.status == Response.Status.SUBMITTED:

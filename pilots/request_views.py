@@ -338,6 +338,8 @@ def campaign_take_part(request, slug):
     except Person.DoesNotExist:
         person = None
     invitation = campaign_access.invitation_for(campaign, person) if person is not None else None
+    if invitation is None and not campaign_access.ever_invited(campaign, person):
+        raise Http404(_("No such campaign."))
     if invitation is None:
         return render(
             request,

@@ -18,6 +18,7 @@ from livinglab.views import paginate
 
 from .calendar import booking_ics, ics_filename
 from .models import Booking, Campaign, CampaignSession
+from .rules import may_manage_own_data
 from .services import sessions as services
 from .services.campaign_access import require_participant
 from .session_forms import AttendanceForm, CancelSessionForm, SessionForm
@@ -217,7 +218,8 @@ def _back(request, campaign: Campaign) -> str:
 
 def _own_booking(request, pk: int) -> Booking:
     booking = get_object_or_404(Booking.objects.select_related("session__campaign__lab", "person"), pk=pk)
-    if not request.user.has_perm("pilots.manage_own_data", booking.person):
+    # Not Django's has_perm: a platform administrator does not act through a participant's own pages.
+    if not may_manage_own_data(request.user, booking.person):
         raise Http404(_("No such booking."))
     return booking
 

@@ -22,6 +22,15 @@ def invitation_for(campaign: Campaign, person: Person) -> Invitation | None:
     )
 
 
+def ever_invited(campaign: Campaign, person: Person | None) -> bool:
+    """Whether the person was ever invited to ``campaign``, whatever became of the invitation. Pages for
+    participants answer "not found" to everyone else, so that they do not reveal which campaigns exist."""
+    return (
+        person is not None
+        and Invitation.objects.filter(person=person, selection__draw__campaign=campaign).exists()
+    )
+
+
 def participant_code(campaign: Campaign, person: Person) -> str | None:
     """The pseudonymous code the person goes by in ``campaign`` (their draw selection's code)."""
     invitation = invitation_for(campaign, person)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from livinglab import audit
 from livinglab.models import Person, User
 
+from ..analytics import answers_changed
 from ..errors import CampaignError
 from ..models import (
     FIXED_ATTRIBUTES,
@@ -690,7 +691,7 @@ def submit_response(response: Response, *, acting_user: User, language: str = ""
     if language in questionnaire.languages:
         response.language = language
     response.save(update_fields=["attributes", "status", "submitted_at", "language"])
-    Campaign.objects.filter(pk=questionnaire.campaign_id).update(results_version=F("results_version") + 1)
+    answers_changed(questionnaire.campaign_id)
     audit.record(
         "pilots.response.submit",
         actor=_actor(acting_user),

@@ -11,7 +11,7 @@ import pandas as pd
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -405,7 +405,7 @@ def withdraw_from_campaign(person: Person, campaign: Campaign, *, acting_user: U
         Answer.objects.filter(response_id__in=submitted).delete()
         deleted, _detail = Response.objects.filter(pk__in=submitted).delete()
         deleted = len(submitted)
-    Campaign.objects.filter(pk=campaign.pk).update(results_version=F("results_version") + 1)
+    analytics.answers_changed(campaign.pk)
     # Files made from the earlier answers still hold this person's answers: they go.
     older = ResultsFile.objects.filter(campaign=campaign).exclude(file="")
     files = list(older.values_list("file", flat=True))

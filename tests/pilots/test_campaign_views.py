@@ -10,7 +10,7 @@ from django.urls import reverse
 from livinglab.factories import MembershipFactory, OrganisationFactory, UserFactory
 from livinglab.models import Organisation, Role
 from pilots.factories import CampaignFactory, CampaignSessionFactory, PanelFactory
-from pilots.models import Campaign, CampaignReview, ParticipantAgreement
+from pilots.models import Campaign, CampaignReview, Invitation, ParticipantAgreement
 from pilots.templatetags.campaign_tags import my_campaigns, organisation_campaigns
 
 Status = Campaign.Status
@@ -307,11 +307,22 @@ def test_a_participant_reads_what_to_expect_and_accepts_the_terms(client, campai
     assert "You accepted these terms." in client.get(url).content.decode()
 
 
-def test_someone_who_was_not_invited_is_told_the_page_is_not_for_them(client, campaign, participant):
+def test_someone_never_invited_does_not_learn_that_the_campaign_exists(client, campaign, participant):
     client.force_login(participant)
     response = client.get(reverse("campaigns:campaign_take_part", args=[campaign.slug]))
+    assert response.status_code == 404
+    assert campaign.title not in response.content.decode()
+
+
+def test_someone_whose_invitation_was_withdrawn_is_told_the_page_no_longer_concerns_them(
+    client, campaign, take_part
+):
+    person = take_part()
+    Invitation.objects.filter(person=person).update(status=Invitation.Status.WITHDRAWN)
+    client.force_login(person.user)
+    response = client.get(reverse("campaigns:campaign_take_part", args=[campaign.slug]))
     assert response.status_code == 403
-    assert "accepted an invitation" in response.content.decode()
+    assert "no longer concerns you" in response.content.decode()
 
 
 # ---------------------------------------------------------------------------------------------- workspaces
