@@ -40,23 +40,37 @@ from livinglab.models import (
     Organisation,
     VersionStatus,
 )
-from pilots.factories import PanelFactory
+from pilots.factories import CampaignFactory, PanelFactory
 from pilots.models import (
+    Answer,
+    Booking,
+    Campaign,
+    CampaignKind,
+    CampaignReview,
     DataExport,
     DigitalSkills,
+    IdeaOwnership,
     Invitation,
+    Method,
     Panel,
     PanelImport,
     PanelMembership,
     Participation,
+    Question,
+    ResultsFile,
     Screener,
 )
+from pilots.services import campaigns as campaign_services
+from pilots.services import competitions as competition_services
 from pilots.services import draws as draw_services
 from pilots.services import enrolment as enrolment_services
 from pilots.services import imports as import_services
 from pilots.services import invitations as invitation_services
 from pilots.services import panels as panel_services
+from pilots.services import questionnaires as questionnaire_services
+from pilots.services import results as results_services
 from pilots.services import rights as rights_services
+from pilots.services import sessions as session_services
 from pilots.tokens import confirmation_token, invitation_token
 from tests.conftest import with_totp
 from vouchers import services as voucher_services
@@ -262,7 +276,12 @@ def world(
     # Mails, exports and the rest of what services leave for after the commit run as a worker would.
     with django_capture_on_commit_callbacks(execute=True):
         panels = panel_world(participant, staff_user, sme, cluster, consent_form, purposes, give)
+        campaigns = campaign_world(
+            participant, sme_admin, staff_user, sme, other_sme, cluster, consent_form, purposes
+        )
     assert DataExport.objects.get(person=participant.person).status == DataExport.Status.READY
+    csv = ResultsFile.objects.select_related("campaign").get()
+    assert csv.status == ResultsFile.Status.READY and results_services.is_current(csv, csv.campaign)
     # A replaced version of each document, so that the "replaced" pages are crawled as well.
     for old in (platform_rules, consent_form):
         parent = {"rules": old.rules} if isinstance(old, GroundRulesVersion) else {"document": old.document}
@@ -292,12 +311,14 @@ def world(
         "organisation_workspace": [(o, None) for o in Organisation.objects.all()],
         **vouchers,
         **panels.objects,
+        **campaigns.objects,
     }
-    world.kwargs = panels.kwargs
+    world.kwargs = {**panels.kwargs, **campaigns.kwargs}
     world.page_ids = list(Page.objects.values_list("pk", flat=True))
     world.slugs = [
         *Organisation.objects.values_list("slug", flat=True),
         *Panel.objects.values_list("slug", flat=True),
+        *Campaign.objects.values_list("slug", flat=True),
     ]
     assert GroundRulesVersion.objects.filter(status=VersionStatus.RETIRED).exists()
     people = [participant.person, sme_admin.person, neighbour.person]
@@ -379,7 +400,9 @@ def voucher_world(participant, sme_admin, staff_user, funder, sme, cluster, agen
 
 
 @dataclass
-class PanelWorld:
+class Part:
+    """The crawl's objects of one part of the site."""
+
     objects: dict  # as World.objects
     kwargs: dict  # as World.kwargs
 
@@ -387,7 +410,7 @@ class PanelWorld:
 CSV_HEADER = b"Name,E-mail,Year of birth,Region\n"
 
 
-def panel_world(participant, staff_user, sme, cluster, consent_form, purposes, give) -> PanelWorld:
+def panel_world(participant, staff_user, sme, cluster, consent_form, purposes, give) -> Part:
     """A panel the cluster runs, walked through once: the participant joins with a profile and an answer to
     the panel's own question, and is drawn with another member for a study the SME asked for; the
     invitations go out and the other member takes part. Then somebody waits to confirm, somebody enrolled
@@ -591,7 +614,217 @@ def panel_world(participant, staff_user, sme, cluster, consent_form, purposes, g
         "pilots:erasure_receipt_pdf": [(reference, receipt, None)],
     }
     assert override.used_by is None  # open: the member's page shows it
-    return PanelWorld(objects=objects, kwargs=kwargs)
+    return Part(objects=objects, kwargs=kwargs)
+
+
+ALL_TICKED = dict.fromkeys(CampaignReview.CHECKLIST, True)
+
+
+def campaign_world(
+    participant, sme_admin, staff_user, sme, other_sme, cluster, consent_form, purposes
+) -> Part:
+    """Test campaigns the cluster hosts for the SME, walked through once. A usability test is requested,
+    reviewed, approved and recruits the participant from a panel of its own; the participant accepts the
+    invitation and the terms, books a session and answers a questionnaire with a free-text comment, which
+    staff tag; a CSV of the answers is made. An idea competition is fast-tracked, the participant takes part
+    and submits an idea, and the cluster's coordinator sits on the jury. A joint survey for two firms is
+    still a draft, and another request waits for review. Returns the crawl's objects per route."""
+    panel = PanelFactory(
+        owner=cluster,
+        name="Crawl campaign panel",
+        channel=Channel.B2C,
+        consent_document=consent_form.document,
+    )
+    panel_services.add_member(
+        panel, participant.person, source=PanelMembership.Source.SELF, acting_user=participant, confirmed=True
+    )
+
+    def request(title, **fields):
+        draft = CampaignFactory.build(
+            lab=cluster, requested_by=sme, panel=panel, title=title, slug="", target_participants=1, **fields
+        )
+        return campaign_services.save_campaign(
+            draft, required_purposes=[purposes["participation"]], acting_user=sme_admin
+        )
+
+    def recruit(campaign):
+        """Draw the participant, who accepts the invitation and the campaign's terms; the campaign runs."""
+        draw = campaign_services.start_recruiting(campaign, acting_user=staff_user, seed=20240601)
+        invitation_services.send_invitations(draw, acting_user=staff_user)
+        invitation = Invitation.objects.get(selection__draw=draw, person=participant.person)
+        invitation_services.answer_invitation(invitation, True, acting_user=participant)
+        campaign_services.accept_campaign_terms(campaign, participant.person, False, acting_user=participant)
+        return campaign_services.start_running(campaign, acting_user=staff_user)
+
+    # The usability test: reviewed, then running with a session, questionnaires and results.
+    test = request("Crawl usability test")
+    campaign_services.submit_campaign(test, acting_user=sme_admin)
+    assert campaign_services.start_review(test, acting_user=staff_user)
+    campaign_services.decide_review(test, "approve", ALL_TICKED, "", acting_user=staff_user)
+    recruit(test)
+    starts_at = timezone.now() + timezone.timedelta(days=7)
+    session = session_services.save_session(
+        test,
+        title="Morning test",
+        starts_at=starts_at,
+        ends_at=starts_at + timezone.timedelta(minutes=90),
+        capacity=6,
+        place="Living lab, 2 rue de la Chalotais, Rennes",
+        acting_user=staff_user,
+    )
+    booking = session_services.book_session(session, participant.person, acting_user=participant)
+
+    def questionnaire(title):
+        made = questionnaire_services.create_questionnaire(test, title, ["en"], acting_user=staff_user)
+        questionnaire_services.replace_definition(
+            made,
+            {
+                "version": 1,
+                "languages": ["en"],
+                "title": {"en": title},
+                "introduction": {},
+                "questions": [
+                    {"key": "ease", "kind": "likert5", "text": {"en": "The app was easy to use."}},
+                    {"key": "why", "kind": "text", "text": {"en": "What would you change?"}},
+                ],
+            },
+            acting_user=staff_user,
+        )
+        return made
+
+    answered = questionnaire_services.open_questionnaire(
+        questionnaire("After the test"), acting_user=staff_user
+    )
+    unanswered = questionnaire_services.open_questionnaire(
+        questionnaire("A week later"), acting_user=staff_user
+    )
+    draft_questionnaire = questionnaire("Not written yet")
+    response = questionnaire_services.start_response(answered, participant.person, acting_user=participant)
+    questionnaire_services.save_answers(
+        response, 1, {"ease": 4, "why": "Bigger buttons."}, acting_user=participant, advance=True
+    )
+    questionnaire_services.submit_response(response, acting_user=participant)
+    comment = Answer.objects.get(response=response, question__key="why")
+    tag = results_services.tag_answer(comment, "buttons", acting_user=staff_user)
+    results_services.save_findings(
+        test, "Buttons are too small.", "Make them bigger.", acting_user=staff_user
+    )
+    csv = results_services.request_results_file(
+        test, ResultsFile.Kind.CSV, for_firm=None, acting_user=staff_user
+    )
+
+    # The idea competition: no review needed, fast-tracked; the coordinator is the jury.
+    contest = request(
+        "Crawl idea competition", kind=CampaignKind.COMPETITION, idea_ownership=IdeaOwnership.PARTICIPANT
+    )
+    campaign_services.submit_campaign(contest, acting_user=sme_admin)
+    campaign_services.fast_track_campaign(contest, acting_user=staff_user)
+    recruit(contest)
+    competition = competition_services.set_up_competition(
+        contest,
+        "How could older people keep in touch with their family?",
+        timezone.now() + timezone.timedelta(days=14),
+        1,
+        prize_description="A tablet.",
+        acting_user=staff_user,
+    )
+    criterion = competition_services.save_criterion(
+        competition, "Originality", Decimal("1"), 5, acting_user=staff_user
+    )
+    competition_services.set_jury(competition, [staff_user], acting_user=staff_user)
+    idea = competition_services.submit_idea(
+        competition,
+        participant.person,
+        "Photo frame",
+        "A frame that shows new photos.",
+        acting_user=participant,
+    )
+
+    # A joint survey in draft, for the SME and another firm; and a request waiting for review.
+    survey = request("Crawl joint survey", kind=CampaignKind.JOINT_SURVEY, methods=[Method.SURVEY])
+    competition_services.add_survey_partner(survey, other_sme, acting_user=staff_user)
+    waiting = request("Crawl request in review")
+    campaign_services.submit_campaign(waiting, acting_user=sme_admin)
+
+    assert booking.status == Booking.Status.BOOKED and idea.code
+
+    def on(campaign, *objs):
+        return [({"slug": campaign.slug, "pk": obj.pk}, obj, None) for obj in objs]
+
+    own = "participant"
+    objects = {
+        **{
+            f"campaigns:{name}": [(c, None) for c in (test, contest, survey, waiting)]
+            for name in ("campaign_detail", "campaign_submit", "campaign_move")
+        },
+        "campaigns:campaign_edit": [(survey, None)],
+        "campaigns:campaign_review": [(waiting, None), (test, None)],
+        "campaigns:campaign_take_part": [(test, own), (contest, own)],
+        **{
+            f"campaigns:{name}": [(test, None)]
+            for name in (
+                "session_list",
+                "session_create",
+                "session_book",
+                "questionnaires",
+                "results",
+                "results_answers",
+                "results_files",
+                "results_findings",
+            )
+        },
+        "campaigns:booking_cancel": [(booking, own)],
+        "campaigns:booking_attendance": [(booking, None)],
+        "campaigns:booking_calendar": [(booking, own)],
+        "campaigns:questionnaire_answer": [(answered, own), (unanswered, own)],
+        **{
+            f"campaigns:{name}": [(contest, None)]
+            for name in (
+                "competition_setup",
+                "criterion_add",
+                "competition_jury",
+                "competition_start_judging",
+                "competition_announce",
+                "competition_results",
+                "competition_ideas",
+                "jury_ideas",
+            )
+        },
+        "campaigns:survey_partners": [(survey, None)],
+    }
+    questions = [
+        ({"slug": test.slug, "pk": q.questionnaire_id, "question_pk": q.pk}, q, None)
+        for q in Question.objects.filter(questionnaire__in=[answered, draft_questionnaire]).order_by("pk")
+    ]
+    kwargs = {
+        **{
+            f"campaigns:{name}": on(test, session)
+            for name in ("session_detail", "session_edit", "session_cancel", "session_book_place")
+        },
+        **{
+            f"campaigns:{name}": on(test, answered, unanswered, draft_questionnaire)
+            for name in (
+                "questionnaire_builder",
+                "questionnaire_export",
+                "questionnaire_import",
+                "questionnaire_preview",
+                "questionnaire_open",
+                "questionnaire_close",
+            )
+        },
+        **{f"campaigns:{name}": questions for name in ("question_edit", "question_move", "question_delete")},
+        "campaigns:results_tag_answer": on(test, comment),
+        "campaigns:results_untag_answer": [({"slug": test.slug, "pk": comment.pk, "tag": tag.pk}, tag, None)],
+        **{
+            f"campaigns:{name}": on(test, csv)
+            for name in ("results_file", "results_file_progress", "results_file_download")
+        },
+        **{f"campaigns:{name}": on(contest, criterion) for name in ("criterion_edit", "criterion_delete")},
+        "campaigns:idea_withdraw": [({"slug": contest.slug, "pk": idea.pk}, idea, own)],
+        "campaigns:idea_score": on(contest, idea),
+        "campaigns:survey_partner_remove": on(survey, other_sme),
+    }
+    return Part(objects=objects, kwargs=kwargs)
 
 
 # ------------------------------------------------------------------------------------------- requests
@@ -729,6 +962,8 @@ def expectation(persona: str, visit: Visit, world: World) -> str | None:
         return "granted" if obj.slug in world.memberships[persona] or persona == "superuser" else "refused"
     if route.view_name in {"ground_rules_detail", "consent_give"}:
         return "granted" if obj.status == VersionStatus.PUBLISHED else None
+    if route.name.startswith("campaigns:"):
+        return CAMPAIGN_PAGES.get(route.view_name, {}).get(persona)
     return (VOUCHER_PAGES | PANEL_PAGES).get(route.view_name, {}).get(persona)
 
 
@@ -821,6 +1056,92 @@ PANEL_POST_ONLY = {
 }
 
 
+# Who may open the campaign world's pages (see campaign_world). The hosting lab's staff run a campaign; the
+# firm that requested it sees its request, its sessions' dates, its questionnaires and its results (under
+# participants' codes); other organisations do not even learn that it exists. The participant's pages (taking
+# part, booking, answering, ideas) are for the people who accepted an invitation: a platform administrator
+# has no invitation, so these pages refuse them too. A participant's own booking is theirs alone, as with the
+# panel's own pages (pilots.rules.may_manage_own_data).
+_CAMPAIGN_STAFF = access("staff_user superuser", "participant sme_admin procurer funder")
+_CAMPAIGN_FIRM = access("sme_admin staff_user superuser", "participant procurer funder")
+_TAKING_PART = access("participant", "sme_admin staff_user procurer funder superuser")
+CAMPAIGN_PAGES = {
+    # Anybody signed in has a list (of the campaigns they may see; none for most).
+    "campaign_list": access("participant sme_admin staff_user procurer funder superuser", ""),
+    # Firms, research organisations and authorities request tests; the lab's staff on their behalf.
+    "campaign_new": access("sme_admin staff_user procurer superuser", "participant funder"),
+    **dict.fromkeys(
+        (
+            "review_queue",
+            "campaign_review",
+            "session_create",
+            "session_detail",
+            "session_edit",
+            "session_cancel",
+            "results_findings",
+            "competition_setup",
+            "survey_partners",
+            # The ranking is the lab's until the winners are announced (the competition here is open).
+            "competition_results",
+        ),
+        _CAMPAIGN_STAFF,
+    ),
+    **dict.fromkeys(
+        (
+            "campaign_detail",
+            # The requester edits its draft (the joint survey here); the lab until recruitment.
+            "campaign_edit",
+            "session_list",
+            "questionnaires",
+            "questionnaire_builder",
+            "question_edit",
+            "questionnaire_export",
+            "questionnaire_preview",
+            "results",
+            "results_answers",
+            "results_files",
+            "results_file",
+            "results_file_progress",
+            "results_file_download",
+        ),
+        _CAMPAIGN_FIRM,
+    ),
+    **dict.fromkeys(
+        ("campaign_take_part", "session_book", "questionnaire_answer", "booking_calendar"), _TAKING_PART
+    ),
+    # The challenge page: the participant submits ideas; the lab and the firm see it as participants do,
+    # without the form.
+    "competition_ideas": access("participant sme_admin staff_user superuser", "procurer funder"),
+    # The jury (the lab's coordinator here) scores; a platform administrator may look (Django's superuser
+    # shortcut for pilots.judge_competition), but the service refuses their scores.
+    "jury_ideas": access("staff_user superuser", "participant sme_admin procurer funder"),
+}
+# Campaign routes that only take a POST (a GET answers 405): crawled for server errors only.
+CAMPAIGN_POST_ONLY = {
+    "campaign_submit",
+    "campaign_move",
+    "session_book_place",
+    "booking_cancel",
+    "booking_attendance",
+    "question_move",
+    "question_delete",
+    "questionnaire_import",
+    "questionnaire_open",
+    "questionnaire_close",
+    "results_tag_answer",
+    "results_untag_answer",
+    "criterion_add",
+    "criterion_edit",
+    "criterion_delete",
+    "competition_jury",
+    "competition_start_judging",
+    "competition_announce",
+    "idea_withdraw",
+    "idea_score",
+    "survey_partner_remove",
+}
+
+
 def admin_expectation(persona: str, visit: Visit) -> str | None:
     route = visit.route
     if persona not in ADMINS:
@@ -890,6 +1211,25 @@ def test_every_panel_page_is_crawled_with_real_objects_and_has_an_expectation(wo
         if route.params and not any(visit.obj is not None for visit in visits_for(route, world))
     }
     assert not without_objects, "the crawl needs real objects for these panel pages"
+
+
+def test_every_campaign_page_is_crawled_with_real_objects_and_has_an_expectation(world):
+    routes = [route for route in ROUTES if route.name.startswith("campaigns:")]
+    assert len(routes) > 40
+    without_expectation = {
+        route.view_name
+        for route in routes
+        if route.view_name not in CAMPAIGN_PAGES.keys() | CAMPAIGN_POST_ONLY
+    }
+    assert not without_expectation, "say who may open these campaign pages"
+    without_objects = {
+        route.name
+        for route in routes
+        if route.params and not any(visit.obj is not None for visit in visits_for(route, world))
+    }
+    assert not without_objects, "the crawl needs real objects for these campaign pages"
+    # Expectations of pages that no longer exist hide nothing, but mislead the reader.
+    assert not (CAMPAIGN_PAGES.keys() | CAMPAIGN_POST_ONLY) - {route.view_name for route in routes}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
