@@ -10,7 +10,15 @@ from django.utils import timezone
 from livinglab.models import Organisation
 from livinglab.policy import CLUSTER_ROLES, active_memberships
 
-from ..models import Campaign, CampaignSession, Invitation, ParticipantAgreement
+from ..models import (
+    Booking,
+    Campaign,
+    CampaignSession,
+    Invitation,
+    ParticipantAgreement,
+    Questionnaire,
+    Response,
+)
 
 register = template.Library()
 
@@ -93,4 +101,26 @@ def my_campaigns(person):
     )
     for campaign in campaigns:
         campaign.agreed = campaign.agreed_sha == campaign.terms_sha256()
-    return {"campaigns": campaigns}
+    taking_part = [c.pk for c in campaigns if c.agreed and c.status in Campaign.ACTIVE]
+    bookings = list(
+        Booking.objects.filter(
+            person=person, status__in=Booking.CURRENT, session__starts_at__gte=timezone.now()
+        )
+        .select_related("session__campaign")
+        .order_by("session__starts_at", "pk")[:LIMIT]
+    )
+    # Open questionnaires of their campaigns, and of the sessions they have a place in, not yet submitted.
+    booked_sessions = Booking.objects.filter(
+        person=person, status__in=(Booking.Status.BOOKED, Booking.Status.ATTENDED)
+    ).values("session_id")
+    submitted = Response.objects.filter(person=person, status=Response.Status.SUBMITTED).values(
+        "questionnaire_id"
+    )
+    to_answer = list(
+        Questionnaire.objects.filter(campaign_id__in=taking_part, status=Questionnaire.Status.OPEN)
+        .filter(Q(session__isnull=True) | Q(session_id__in=booked_sessions))
+        .exclude(pk__in=submitted)
+        .select_related("campaign")
+        .order_by("closes_at", "pk")[:LIMIT]
+    )
+    return {"campaigns": campaigns, "bookings": bookings, "to_answer": to_answer}

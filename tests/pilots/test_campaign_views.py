@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from livinglab.factories import MembershipFactory, OrganisationFactory, UserFactory
 from livinglab.models import Organisation, Role
-from pilots.factories import CampaignFactory, CampaignSessionFactory, PanelFactory
+from pilots.factories import CampaignFactory, CampaignSessionFactory, PanelFactory, QuestionFactory
 from pilots.models import Campaign, CampaignReview, Invitation, ParticipantAgreement
 from pilots.templatetags.campaign_tags import my_campaigns, organisation_campaigns
 
@@ -369,5 +369,26 @@ def test_workspace_tags_run_a_bounded_number_of_queries(
     with django_assert_max_num_queries(5):
         lab = organisation_campaigns(cluster, staff_user)
     assert lab["queue_count"] == 12 and len(lab["sessions"]) == 3
-    with django_assert_max_num_queries(1):
+    with django_assert_max_num_queries(3):
         assert [c.agreed for c in my_campaigns(person)["campaigns"]] == [True]
+
+
+def test_the_participant_workspace_lists_questionnaires_to_answer_and_next_sessions(
+    client, campaign, take_part, staff_user
+):
+    from pilots.services import questionnaires, sessions
+
+    person = take_part()
+    session = CampaignSessionFactory(campaign=campaign, title="Morning test")
+    booking = sessions.book_session(session, person, acting_user=person.user)
+    questionnaire = questionnaires.create_questionnaire(
+        campaign, {"en": "After the test"}, ["en"], acting_user=staff_user
+    )
+    QuestionFactory(questionnaire=questionnaire)
+    questionnaires.open_questionnaire(questionnaire, acting_user=staff_user)
+    client.force_login(person.user)
+
+    page = client.get(reverse("participant_workspace")).content.decode()
+
+    assert "Morning test" in page and reverse("campaigns:booking_calendar", args=[booking.pk]) in page
+    assert reverse("campaigns:questionnaire_answer", args=[questionnaire.pk]) in page
