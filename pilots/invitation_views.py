@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from livinglab.views import paginate
@@ -21,7 +22,12 @@ from .rules import may_manage_own_data
 from .services import invitations as services
 from .tokens import INVITATION_SALT, LinkProblem, unsign
 
-INVITATION_RELATED = ("selection__draw__requested_by", "panel__owner", "person__profile")
+INVITATION_RELATED = (
+    "selection__draw__requested_by",
+    "selection__draw__campaign",
+    "panel__owner",
+    "person__profile",
+)
 
 
 def _user(request):
@@ -119,7 +125,7 @@ def my_invitation(request, pk: int):
 
 
 def _draw_for(request, pk: int, perm: str) -> Draw:
-    draw = get_object_or_404(Draw.objects.select_related("panel__owner", "requested_by"), pk=pk)
+    draw = get_object_or_404(Draw.objects.select_related("panel__owner", "requested_by", "campaign"), pk=pk)
     if not request.user.has_perm(perm, draw):
         raise PermissionDenied(_("You cannot see the people of this draw."))
     return draw
@@ -156,7 +162,11 @@ def send_draw_invitations(request, pk: int):
     else:
         messages.success(
             request,
-            _("%(count)s invitations sent. People who prefer another way of contact are flagged below.")
+            ngettext(
+                "%(count)s invitation sent. People who prefer another way of contact are flagged below.",
+                "%(count)s invitations sent. People who prefer another way of contact are flagged below.",
+                len(invitations),
+            )
             % {"count": len(invitations)},
         )
     return redirect("pilots:draw_invitations", pk=draw.pk)

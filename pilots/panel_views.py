@@ -441,7 +441,9 @@ def draw_list(request, slug):
 
 
 def _draw(request, pk) -> Draw:
-    draw = get_object_or_404(Draw.objects.select_related("panel__owner", "requested_by", "screener"), pk=pk)
+    draw = get_object_or_404(
+        Draw.objects.select_related("panel__owner", "requested_by", "screener", "campaign"), pk=pk
+    )
     if not request.user.has_perm("pilots.manage_draw", draw):
         raise PermissionDenied(_("You do not run this panel."))
     return draw

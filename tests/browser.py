@@ -30,7 +30,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-dev-shm-usage",
 ]
-SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+SCREENSHOT_DIR = Path(__file__).resolve().parents[1] / "var" / "screenshots"
 TIMEOUT_MS = 15_000
 
 
