@@ -179,6 +179,13 @@ class CampaignForm(forms.ModelForm):
                 % {"panel": panel.name, "lab": lab.name},
             )
             return data
+        requester = data.get("requested_by")
+        if requester is not None and requester in (data.get("partners") or []):
+            self.add_error(
+                "partners",
+                _("%(org)s requests the campaign: list only the other organisations as partners.")
+                % {"org": requester.name},
+            )
         if data.get("nda_required") and not (data.get("confidentiality_terms") or "").strip():
             self.add_error(
                 "confidentiality_terms",

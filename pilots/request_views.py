@@ -198,6 +198,16 @@ def campaign_detail(request, slug):
         else [],
         "screener": describe(campaign.conditions, attributes_of(campaign.panel)) if campaign.panel else "",
         "parts": _parts(user, campaign),
+        "sensitive": [
+            label
+            for flag, label in (
+                (campaign.involves_health, _("health data")),
+                (campaign.involves_minors, _("people under 18")),
+                (campaign.involves_vulnerable, _("vulnerable people")),
+                (campaign.involves_recordings, _("recordings")),
+            )
+            if flag
+        ],
     }
     return render(request, "pilots/campaigns/campaign_detail.html", context)
 

@@ -298,13 +298,13 @@ def booking_message(booking: Booking) -> str:
     if not getattr(booking, "is_new", True):
         if booking.status == Booking.Status.WAITING:
             return _("You are already on the waiting list of this session.")
-        return _("You already have a place in this session on %(when)s.") % {"when": when}
+        return _("You already have a place in this session (%(when)s).") % {"when": when}
     if booking.status == Booking.Status.WAITING:
         return _(
             "This session is full: you are on its waiting list. If a place frees up you get it "
             "automatically, and we will e-mail you."
         )
-    return _("Your place is booked for %(when)s. A confirmation with a calendar file is on its way.") % {
+    return _("Your place is booked (%(when)s). A confirmation with a calendar file is on its way.") % {
         "when": when
     }
 

@@ -107,12 +107,15 @@ def test_a_firm_requests_a_campaign_with_a_screener_and_lands_on_its_draft(
         ),
         ({"methods": []}, "This field is required."),
         ({"nda_required": "on"}, "Say what participants must keep confidential, since an NDA applies."),
+        ({"partners": ["SME"]}, "requests the campaign: list only the other organisations as partners."),
     ],
 )
 def test_bad_input_in_the_request_form_gives_a_specific_error_and_saves_nothing(
     client, sme_admin, cluster, sme, panel, purposes, changes, expected
 ):
     client.force_login(sme_admin)
+    if changes.get("partners") == ["SME"]:
+        changes["partners"] = [sme.pk]
     response = client.post(
         reverse("campaigns:campaign_new"), request_data(cluster, sme, panel, purposes, **changes)
     )

@@ -454,3 +454,50 @@ def test_dashboard_query_count_is_the_same_for_10_and_100_responses(
     assert small == large
     with django_assert_max_num_queries(small - 4):  # warm cache: no analytics queries at all
         client.get(reverse("campaigns:results", args=[campaign.slug]))
+
+
+def test_figures_counted_by_the_database_equal_those_from_every_answer(campaign, survey, take_part):
+    fill(survey, take_part)
+    questionnaire = survey["questionnaire"]
+    answer(
+        questionnaire,
+        take_part(),
+        attributes={"age_band": ["25-34", "65-74"], "region": 3},  # not one text each: not compared
+        ease={"number": None},  # answered without a number: a respondent, not a figure
+        device=("value", "smartwatch"),  # an option since removed from the question
+        features=("value", ["diary", "alarm"]),
+        order=("value", ["b", "a"]),
+        comment=("text", "Fine"),
+    )
+    answer(questionnaire, take_part(), status="in_progress", ease=("number", 1), device=("value", "phone"))
+    campaign = Campaign.objects.get(pk=campaign.pk)
+
+    results = analytics.compute_results(campaign)
+
+    questions = list(analytics.visible_questions(campaign, None))
+    every_answer = analytics.load_answers(campaign, [q.pk for q in questions])
+    assert len(every_answer) == results["answers"] == 8 * 1 + 5 * 6 + 6
+    questionnaires = list(campaign.questionnaires.order_by("pk"))
+    responses = analytics.load_responses(campaign)
+    participants = results["participants"]
+    assert results == analytics.analyse(
+        campaign, questionnaires, questions, every_answer, responses, participants
+    )
+    assert (question(results, "ease")["respondents"], question(results, "ease")["n"]) == (6, 5)
+    device = question(results, "device")["distribution"]
+    assert [(r["label"], r["count"]) for r in device] == [("Phone", 3), ("Tablet", 2), ("smartwatch", 1)]
+    assert question(results, "comment")["n"] == 4
+    by_age = next(c for c in results["comparisons"] if c["code"] == "age_band" and c["question"] == "SUS")
+    assert sum(g["n"] or 0 for g in by_age["groups"]) == 0  # 3 + 2 people: both groups too small to show
+    age = next(a for a in results["composition"] if a["code"] == "age_band")
+    assert age["not_shared"] == 4  # three who answered only the NPS question, and the one sharing a list
+
+
+def test_a_questionnaire_without_answers_has_empty_figures(campaign, survey):
+    results = analytics.compute_results(Campaign.objects.get(pk=campaign.pk))
+
+    assert results["answers"] == 0 and results["respondents"] == 0 and results["comparisons"] == []
+    sus = question(results, "sus")
+    assert (sus["n"], sus["mean"], sus["grade"]) == (0, None, "")
+    assert [r["count"] for r in question(results, "device")["distribution"]] == [0, 0]
+    assert question(results, "order")["ranking"] == []
