@@ -125,6 +125,22 @@ def _builder_context(questionnaire, form, **extra):
     }
 
 
+def _save_question(request, questionnaire, form, question, done: str) -> tuple[bool, list[str]]:
+    """Save a posted question form through the service: (saved, the definition's problems)."""
+    if request.method != "POST" or not form.is_valid():
+        return False, []
+    try:
+        services.save_question(questionnaire, form.definition(), question=question, acting_user=request.user)
+    except services.DefinitionError as error:
+        messages.error(request, str(error))
+        return False, error.problems
+    except DomainError as error:
+        messages.error(request, str(error))
+        return False, []
+    messages.success(request, done)
+    return True, []
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def questionnaire_builder(request, slug: str, pk: int):
@@ -132,18 +148,9 @@ def questionnaire_builder(request, slug: str, pk: int):
     questionnaire = _questionnaire(request, slug, pk)
     earlier = list(questionnaire.questions.order_by("position"))
     form = QuestionForm(request.POST or None, questionnaire=questionnaire, earlier=earlier)
-    problems = []
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.save_question(questionnaire, form.definition(), acting_user=request.user)
-        except services.DefinitionError as error:
-            problems = error.problems
-            messages.error(request, str(error))
-        except DomainError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(request, _("Question added."))
-            return redirect(_builder_url(questionnaire))
+    saved, problems = _save_question(request, questionnaire, form, None, _("Question added."))
+    if saved:
+        return redirect(_builder_url(questionnaire))
     return render(
         request,
         "pilots/questionnaires/builder.html",
@@ -163,20 +170,9 @@ def question_edit(request, slug: str, pk: int, question_pk: int):
         earlier=earlier,
         initial=QuestionForm.initial_for(question),
     )
-    problems = []
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.save_question(
-                questionnaire, form.definition(), question=question, acting_user=request.user
-            )
-        except services.DefinitionError as error:
-            problems = error.problems
-            messages.error(request, str(error))
-        except DomainError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(request, _("Question saved."))
-            return redirect(_builder_url(questionnaire))
+    saved, problems = _save_question(request, questionnaire, form, question, _("Question saved."))
+    if saved:
+        return redirect(_builder_url(questionnaire))
     context = {
         "campaign": questionnaire.campaign,
         "questionnaire": questionnaire,
