@@ -4,13 +4,17 @@ share. Only submitted answers count; a withdrawal deletes or anonymises the pers
 is stored is what may be shown. Results are cached per (campaign, results version, firm): a submission or a
 withdrawal bumps the version, so the dashboard is right at once.
 
-Answers are read with one SQL query into a DataFrame and never loaded as model instances. JSON values
-(choices, rankings) are counted as raw text first and decoded once per distinct value, so that the cost
-grows with the number of answers only through pandas' vectorised group-bys."""
+Answers are never loaded as model instances. The scale answers' numbers come in one query into numpy
+arrays (the comparisons need each one's response); the other answers are counted by the database, by
+question and raw JSON value, and each distinct value is decoded once. Responses bring only the attributes
+results compare by, extracted in SQL. ``load_answers`` (every answer, for the exports) and ``analyse``
+compute the same figures from all the rows."""
 
 import json
 import math
+from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 from django.core.cache import cache
 from django.db import connection
@@ -44,6 +48,7 @@ NUMERIC = {
     QuestionKind.NPS,
     QuestionKind.SUS,
 }
+CHOICE = {QuestionKind.SINGLE, QuestionKind.MULTIPLE, QuestionKind.RANKING}
 SCALE_POINTS = {QuestionKind.LIKERT5: 5, QuestionKind.LIKERT7: 7, QuestionKind.NPS: 11}
 # Shareable attributes with one value per person: those results can be compared by.
 COMPARABLE = [code for code, a in FIXED_ATTRIBUTES.items() if a.shareable and a.kind == AttributeKind.CHOICE]
@@ -114,23 +119,123 @@ def load_answers(campaign: Campaign, question_ids: list[int]) -> pd.DataFrame:
     return frame
 
 
+class Tally(NamedTuple):
+    """Submitted answers, as much as the figures need: every answer to a scale question (its response, its
+    question, its number, which may be missing), and the other answers counted by (question, raw JSON value
+    of a choice or ranking, whether it holds text)."""
+
+    numbers: pd.DataFrame  # response_id, question_id, number
+    counts: pd.DataFrame  # question_id, value, has_text, count
+
+
+NUMBER_COLUMNS = ["response_id", "question_id", "number"]
+COUNT_COLUMNS = ["question_id", "value", "has_text", "count"]
+
+
+def load_tally(campaign: Campaign, questions: list[Question]) -> Tally:
+    """The ``Tally`` of ``questions`` in two queries: the scale answers' numbers, and the other answers
+    counted by the database, so that neither choices nor texts travel one row per answer."""
+    numeric = [q.pk for q in questions if q.kind in NUMERIC]
+    others = [q.pk for q in questions if q.kind not in NUMERIC]
+    choices = [q.pk for q in questions if q.kind in CHOICE]
+    answer, response = Answer._meta.db_table, Response._meta.db_table
+    questionnaire = Questionnaire._meta.db_table
+    # SQLite keeps the order of a CROSS JOIN: walking the campaign's responses reads each one's answers
+    # together, about twice as fast as walking the question index. PostgreSQL plans it as the inner join
+    # it is. Table names come from the models and values are parameters: nothing user-supplied is formatted.
+    submitted = (
+        f"FROM {response} r CROSS JOIN {answer} a WHERE a.response_id = r.id "  # noqa: S608
+        f"AND r.questionnaire_id IN (SELECT id FROM {questionnaire} WHERE campaign_id = %s) AND r.status = %s"
+    )
+    params = [campaign.pk, Response.Status.SUBMITTED]
+    numbers = pd.DataFrame({"response_id": [], "question_id": [], "number": []}).astype(
+        {"response_id": "int64", "question_id": "int64", "number": "float64"}
+    )
+    counts = pd.DataFrame(columns=COUNT_COLUMNS)
+    with connection.cursor() as cursor:
+        if numeric:
+            cursor.execute(
+                f"SELECT a.response_id, a.question_id, a.number {submitted} "
+                f"AND a.question_id IN ({_marks(numeric)})",
+                [*params, *numeric],
+            )
+            table = np.array(cursor.fetchall(), dtype="float64").reshape(-1, 3)  # a missing number: NaN
+            numbers = pd.DataFrame(
+                {
+                    "response_id": table[:, 0].astype("int64"),
+                    "question_id": table[:, 1].astype("int64"),
+                    "number": table[:, 2],
+                }
+            )
+        if others:
+            value = (
+                f"CASE WHEN a.question_id IN ({_marks(choices)}) THEN CAST(a.value AS TEXT) END"
+                if choices
+                else "CAST(NULL AS TEXT)"
+            )
+            cursor.execute(
+                f"SELECT a.question_id, {value}, CASE WHEN a.text = '' THEN 0 ELSE 1 END, COUNT(*) "
+                f"{submitted} AND a.question_id IN ({_marks(others)}) GROUP BY 1, 2, 3",
+                [*choices, *params, *others],
+            )
+            counts = pd.DataFrame.from_records(cursor.fetchall(), columns=COUNT_COLUMNS)
+    return Tally(numbers, counts)
+
+
+def tally(answers: pd.DataFrame, questions: list[Question]) -> Tally:
+    """The ``Tally`` of a ``load_answers`` frame: what ``load_tally`` asks the database for."""
+    numeric = [q.pk for q in questions if q.kind in NUMERIC]
+    choices = [q.pk for q in questions if q.kind in CHOICE]
+    is_numeric = answers["question_id"].isin(numeric)
+    numbers = answers.loc[is_numeric, NUMBER_COLUMNS].astype(
+        {"response_id": "int64", "question_id": "int64", "number": "float64"}
+    )
+    others = answers.loc[~is_numeric, ["question_id", "value", "has_text"]]
+    others = others.assign(value=others["value"].where(others["question_id"].isin(choices)))
+    counts = (
+        others.groupby(["question_id", "value", "has_text"], dropna=False)
+        .size()
+        .rename("count")
+        .reset_index()
+    )
+    return Tally(numbers.reset_index(drop=True), counts[COUNT_COLUMNS])
+
+
 def load_responses(campaign: Campaign) -> pd.DataFrame:
-    """Every response of the campaign: (id, questionnaire, status, code, one column per shared attribute)."""
-    rows = list(
-        Response.objects.filter(questionnaire__campaign=campaign).values_list(
-            "id", "questionnaire_id", "status", "code", "attributes"
-        )
+    """Every response of the campaign: (id, questionnaire, status, code, one column per shared attribute,
+    empty where the attribute is missing or not a single text)."""
+    response, questionnaire = Response._meta.db_table, Questionnaire._meta.db_table
+    attributes = [_text_attribute(code) for code in COMPARABLE]
+    sql = (
+        f"SELECT r.id, r.questionnaire_id, r.status, r.code{''.join(', ' + a for a, _p in attributes)} "  # noqa: S608
+        f"FROM {response} r JOIN {questionnaire} qn ON qn.id = r.questionnaire_id "
+        f"WHERE qn.campaign_id = %s ORDER BY r.questionnaire_id, r.id"
     )
-    frame = pd.DataFrame.from_records(
-        rows, columns=["response_id", "questionnaire_id", "status", "code", "attributes"]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [p for _a, params in attributes for p in params] + [campaign.pk])
+        rows = cursor.fetchall()
+    return pd.DataFrame.from_records(
+        rows, columns=["response_id", "questionnaire_id", "status", "code", *COMPARABLE]
     )
-    attributes = pd.json_normalize(frame["attributes"].map(lambda a: a or {}).tolist()) if rows else None
-    for code in COMPARABLE:
-        if attributes is not None and code in attributes:
-            frame[code] = attributes[code].where(attributes[code].map(lambda v: isinstance(v, str)))
-        else:
-            frame[code] = None
-    return frame.drop(columns=["attributes"])
+
+
+def _marks(values: list) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _text_attribute(code: str) -> tuple[str, list[str]]:
+    """SQL for the text of ``code`` in a response's attributes (empty unless it is a JSON string), with its
+    parameters."""
+    if connection.vendor == "postgresql":
+        return "CASE WHEN jsonb_typeof(r.attributes -> %s) = 'string' THEN r.attributes ->> %s END", [
+            code,
+            code,
+        ]
+    path = f'$."{code}"'
+    return "CASE WHEN json_type(r.attributes, %s) = 'text' THEN json_extract(r.attributes, %s) END", [
+        path,
+        path,
+    ]
 
 
 # ------------------------------------------------------------------------------------------- figures
@@ -230,8 +335,9 @@ def _numeric_distribution(question, counts: pd.Series) -> list[dict]:
     return _rows(names, [int(counts.get(float(p), 0)) for p in points])
 
 
-def question_results(question, answers: pd.DataFrame, respondents: int) -> dict:
-    """The figures of one question from its answers."""
+def question_results(question, numbers: pd.Series, counts: pd.DataFrame, respondents: int) -> dict:
+    """The figures of one question: from its answers' ``numbers`` for a scale question, else from its
+    answers ``counts`` (value, has_text, count)."""
     kind = question.kind
     result = {
         "id": question.pk,
@@ -241,10 +347,10 @@ def question_results(question, answers: pd.DataFrame, respondents: int) -> dict:
         "text": text_of(question.text),
         "firm_id": question.firm_id,
         "respondents": respondents,
-        "n": len(answers),
+        "n": respondents,
     }
     if kind in NUMERIC:
-        numbers = answers["number"].dropna()
+        numbers = numbers.dropna()
         result["n"] = int(numbers.count())
         result["distribution"] = _numeric_distribution(question, numbers.value_counts())
         result["median"] = _float(numbers.median()) if len(numbers) else None
@@ -253,59 +359,62 @@ def question_results(question, answers: pd.DataFrame, respondents: int) -> dict:
             result["grade"] = sus_grade(result["mean"])
         if kind == QuestionKind.NPS:
             result["nps"] = nps_figures(numbers)
-    elif kind in (QuestionKind.SINGLE, QuestionKind.MULTIPLE):
-        raw = answers["value"].dropna()
-        counts = raw.value_counts()
-        decoded = _decode(pd.Series(counts.index))
-        labels = _option_labels(question)
-        per_option = pd.Series(0, index=list(labels), dtype="int64")
-        for text, count in counts.items():  # distinct answers, not answers
-            chosen = decoded[text]
-            for option in chosen if isinstance(chosen, list) else [chosen]:
-                per_option[str(option)] = per_option.get(str(option), 0) + int(count)
-        result["n"] = int(raw.count())
-        result["distribution"] = [
-            {
-                "label": labels.get(value, value),
-                "count": int(c),
-                "share": _float(100.0 * c / (raw.count() or 1)),
-            }
-            for value, c in per_option.items()
-        ]
-    elif kind == QuestionKind.RANKING:
-        raw = answers["value"].dropna()
-        counts = raw.value_counts()
-        decoded = _decode(pd.Series(counts.index))
-        labels = _option_labels(question)
-        weights = pd.DataFrame(
-            [
-                (str(option), position, int(count))
-                for text, count in counts.items()
-                for position, option in enumerate(decoded[text] or [], start=1)
-            ],
-            columns=["option", "rank", "count"],
-        )
-        ranked = (
-            weights.assign(total=weights["rank"] * weights["count"])
-            .groupby("option")[["total", "count"]]
+    elif kind in CHOICE:
+        # Distinct answers, most frequent first, each decoded once.
+        chosen = counts[counts["value"].notna()]
+        chosen = (
+            chosen.groupby("value")["count"]
             .sum()
+            .sort_index(kind="stable")
+            .sort_values(ascending=False, kind="stable")
         )
-        mean_rank = (ranked["total"] / ranked["count"]).sort_values()
-        result["n"] = int(raw.count())
-        result["ranking"] = [
-            {
-                "label": labels.get(option, option),
-                "mean_rank": _float(rank),
-                "count": int(ranked.at[option, "count"]),
-            }
-            for option, rank in mean_rank.items()
-        ]
-        result["distribution"] = [
-            {"label": r["label"], "count": r["mean_rank"], "share": None} for r in result["ranking"]
-        ]
+        decoded = {text: json.loads(text) for text in chosen.index}
+        labels = _option_labels(question)
+        n = int(chosen.sum())
+        result["n"] = n
+        if kind == QuestionKind.RANKING:
+            result.update(_ranking(chosen, decoded, labels))
+        else:
+            per_option = pd.Series(0, index=list(labels), dtype="int64")
+            for text, count in chosen.items():
+                value = decoded[text]
+                for option in value if isinstance(value, list) else [value]:
+                    per_option[str(option)] = per_option.get(str(option), 0) + int(count)
+            result["distribution"] = [
+                {"label": labels.get(value, value), "count": int(c), "share": _float(100.0 * c / (n or 1))}
+                for value, c in per_option.items()
+            ]
     else:  # free text: counted here, read on the answers page
-        result["n"] = int(answers["has_text"].sum())
+        result["n"] = int(counts.loc[counts["has_text"] == 1, "count"].sum())
     return result
+
+
+def _ranking(chosen: pd.Series, decoded: dict, labels: dict[str, str]) -> dict:
+    """Mean rank of each option (1 = best), best first, from the count of each distinct ranking."""
+    weights = pd.DataFrame(
+        [
+            (str(option), position, int(count))
+            for text, count in chosen.items()
+            for position, option in enumerate(decoded[text] or [], start=1)
+        ],
+        columns=["option", "rank", "count"],
+    )
+    ranked = (
+        weights.assign(total=weights["rank"] * weights["count"]).groupby("option")[["total", "count"]].sum()
+    )
+    mean_rank = (ranked["total"] / ranked["count"]).sort_values()
+    ranking = [
+        {
+            "label": labels.get(option, option),
+            "mean_rank": _float(rank),
+            "count": int(ranked.at[option, "count"]),
+        }
+        for option, rank in mean_rank.items()
+    ]
+    return {
+        "ranking": ranking,
+        "distribution": [{"label": r["label"], "count": r["mean_rank"], "share": None} for r in ranking],
+    }
 
 
 def _composition(people: pd.DataFrame) -> list[dict]:
@@ -334,18 +443,31 @@ def _composition(people: pd.DataFrame) -> list[dict]:
     return composition
 
 
-def _comparisons(numeric: pd.DataFrame, responses: pd.DataFrame, questions: dict) -> list[dict]:
-    """Mean of each scale question by each shared attribute, for groups of at least MIN_GROUP."""
-    if numeric.empty:
+def _comparisons(numbers: pd.DataFrame, responses: pd.DataFrame, questions: dict) -> list[dict]:
+    """Mean of each scale question by each shared attribute, for groups of at least MIN_GROUP: one pass of
+    integer counting per attribute over the answers, each response's attributes looked up by position."""
+    numbers = numbers[numbers["number"].notna()]
+    if numbers.empty:
         return []
-    merged = numeric.merge(responses, on="response_id", how="left")
+    question_codes, question_ids = pd.factorize(numbers["question_id"], sort=True)
+    where = pd.Index(responses["response_id"]).get_indexer(numbers["response_id"])
+    values = numbers["number"].to_numpy(dtype="float64")
     comparisons = []
     for code in COMPARABLE:
-        if merged[code].isna().all():
+        value_codes, shared = pd.factorize(responses[code], sort=True)  # missing: -1
+        group = np.where(where >= 0, value_codes[where], -1)
+        known = group >= 0
+        if not known.any():
             continue
-        grouped = merged.dropna(subset=[code]).groupby(["question_id", code])["number"].agg(["count", "mean"])
+        cell = question_codes[known] * len(shared) + group[known]
+        size = len(question_ids) * len(shared)
+        count = np.bincount(cell, minlength=size).reshape(len(question_ids), len(shared))
+        total = np.bincount(cell, weights=values[known], minlength=size).reshape(count.shape)
         labels = dict(FIXED_ATTRIBUTES[code].choices)
-        for question_id, frame in grouped.groupby(level=0):
+        for row, question_id in enumerate(question_ids):
+            present = np.flatnonzero(count[row])
+            if not len(present):
+                continue
             question = questions[question_id]
             comparisons.append(
                 {
@@ -356,11 +478,13 @@ def _comparisons(numeric: pd.DataFrame, responses: pd.DataFrame, questions: dict
                     "kind": question.kind,
                     "groups": [
                         {
-                            "label": str(labels.get(value, value)),
-                            "n": int(row["count"]) if row["count"] >= MIN_GROUP else None,
-                            "mean": _float(row["mean"]) if row["count"] >= MIN_GROUP else None,
+                            "label": str(labels.get(shared[i], shared[i])),
+                            "n": int(count[row, i]) if count[row, i] >= MIN_GROUP else None,
+                            "mean": _float(total[row, i] / count[row, i])
+                            if count[row, i] >= MIN_GROUP
+                            else None,
                         }
-                        for (_, value), row in frame.iterrows()  # groups, not answers
+                        for i in present  # groups, not answers
                     ],
                 }
             )
@@ -371,27 +495,31 @@ def compute_results(campaign: Campaign, *, for_firm: Organisation | None = None)
     """Every figure of the dashboard and the report, as plain values that can be cached."""
     questionnaires = list(Questionnaire.objects.filter(campaign=campaign).order_by("pk"))
     questions = list(visible_questions(campaign, for_firm))
-    by_id = {q.pk: q for q in questions}
-    answers = load_answers(campaign, list(by_id))
+    answers = load_tally(campaign, questions)
     responses = load_responses(campaign)
     participants = Invitation.objects.filter(
         selection__draw__campaign=campaign, status=Invitation.Status.ACCEPTED
     ).aggregate(n=Count("person", distinct=True))["n"]
-    return analyse(campaign, questionnaires, questions, answers, responses, participants)
+    return figures(campaign, questionnaires, questions, answers, responses, participants)
 
 
 def analyse(campaign, questionnaires, questions, answers, responses, participants: int) -> dict:
+    """``compute_results`` from a ``load_answers`` frame: no queries."""
+    return figures(campaign, questionnaires, questions, tally(answers, questions), responses, participants)
+
+
+def figures(campaign, questionnaires, questions, answers: Tally, responses, participants: int) -> dict:
     """The pandas part of ``compute_results``: no queries."""
     by_id = {q.pk: q for q in questions}
     submitted = responses[responses["status"] == Response.Status.SUBMITTED]
     status_counts = responses.groupby(["questionnaire_id", "status"]).size()
-    answers_by_question = dict(list(answers.groupby("question_id"))) if len(answers) else {}
-    respondents = answers.groupby("question_id")["response_id"].nunique() if len(answers) else pd.Series()
-    empty = answers.iloc[0:0]
-    numeric_ids = [q.pk for q in questions if q.kind in NUMERIC]
-    numeric = answers[answers["question_id"].isin(numeric_ids) & answers["number"].notna()][
-        ["response_id", "question_id", "number"]
-    ]
+    numbers, counts = answers
+    respondents = pd.concat(
+        [numbers.groupby("question_id").size(), counts.groupby("question_id")["count"].sum()]
+    )
+    scales = numbers.groupby("question_id").indices
+    tallies = dict(list(counts.groupby("question_id")))
+    no_numbers, no_counts = numbers["number"].iloc[0:0], counts.iloc[0:0]
     result_questionnaires = []
     for questionnaire in questionnaires:
         done = int(status_counts.get((questionnaire.pk, Response.Status.SUBMITTED), 0))
@@ -405,7 +533,12 @@ def analyse(campaign, questionnaires, questions, answers, responses, participant
                 "completion": _float(100.0 * done / (done + started)) if done + started else None,
                 "participation": _float(100.0 * done / participants) if participants else None,
                 "questions": [
-                    question_results(q, answers_by_question.get(q.pk, empty), int(respondents.get(q.pk, 0)))
+                    question_results(
+                        q,
+                        numbers["number"].iloc[scales[q.pk]] if q.pk in scales else no_numbers,
+                        tallies.get(q.pk, no_counts),
+                        int(respondents.get(q.pk, 0)),
+                    )
                     for q in questions
                     if q.questionnaire_id == questionnaire.pk
                 ],
@@ -417,10 +550,10 @@ def analyse(campaign, questionnaires, questions, answers, responses, participant
         "results_version": campaign.results_version,
         "participants": int(participants),
         "respondents": int(people["code"].nunique()) if len(people) else 0,
-        "answers": len(answers),
+        "answers": int(respondents.sum()),
         "questionnaires": result_questionnaires,
         "composition": _composition(people),
-        "comparisons": _comparisons(numeric, submitted, by_id),
+        "comparisons": _comparisons(numbers, submitted, by_id),
         "min_group": MIN_GROUP,
     }
 
