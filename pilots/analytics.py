@@ -465,8 +465,9 @@ def _comparisons(numbers: pd.DataFrame, responses: pd.DataFrame, questions: dict
         total = np.bincount(cell, weights=values[known], minlength=size).reshape(count.shape)
         labels = dict(FIXED_ATTRIBUTES[code].choices)
         for row, question_id in enumerate(question_ids):
-            present = np.flatnonzero(count[row])
-            if not len(present):
+            # Groups below MIN_GROUP are neither named nor shown: only how many there are (as in the sample).
+            shown = np.flatnonzero(count[row] >= MIN_GROUP)
+            if not len(shown):
                 continue
             question = questions[question_id]
             comparisons.append(
@@ -479,13 +480,12 @@ def _comparisons(numbers: pd.DataFrame, responses: pd.DataFrame, questions: dict
                     "groups": [
                         {
                             "label": str(labels.get(shared[i], shared[i])),
-                            "n": int(count[row, i]) if count[row, i] >= MIN_GROUP else None,
-                            "mean": _float(total[row, i] / count[row, i])
-                            if count[row, i] >= MIN_GROUP
-                            else None,
+                            "n": int(count[row, i]),
+                            "mean": _float(total[row, i] / count[row, i]),
                         }
-                        for i in present  # groups, not answers
+                        for i in shown  # groups, not answers
                     ],
+                    "small_groups": int(((count[row] > 0) & (count[row] < MIN_GROUP)).sum()),
                 }
             )
     return comparisons
