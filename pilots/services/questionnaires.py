@@ -75,7 +75,7 @@ def _actor(user):
 
 def _lock(questionnaire: Questionnaire) -> Questionnaire:
     return (
-        Questionnaire.objects.select_for_update(no_key=True)
+        Questionnaire.objects.select_for_update(no_key=True, of=("self",))
         .select_related("campaign")
         .get(pk=questionnaire.pk)
     )
@@ -570,7 +570,8 @@ def clean_answer(question: Question, raw) -> dict | None:
 
 def _lock_response(response: Response) -> Response:
     locked = (
-        Response.objects.select_for_update(no_key=True)
+        # Only the response row: its person may be empty (anonymised), which PostgreSQL cannot lock.
+        Response.objects.select_for_update(no_key=True, of=("self",))
         .select_related("questionnaire__campaign", "person")
         .get(pk=response.pk)
     )
