@@ -3,11 +3,15 @@ questionnaires and competitions ask here before letting someone book, answer or 
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from livinglab.models import ConsentRecord, Person
 
 from ..errors import CampaignError
 from ..models import Campaign, Invitation, ParticipantAgreement
+
+# Why a booking is cancelled when its person withdrew a consent the campaign relies on.
+WITHDRAWN_CONSENT = gettext_lazy("The participant withdrew a consent this campaign relies on.")
 
 
 def invitation_for(campaign: Campaign, person: Person) -> Invitation | None:

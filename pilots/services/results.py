@@ -34,6 +34,7 @@ from ..models import (
 )
 from ..tasks.results import build_results_file as build_results_file_task
 from ..tasks.rights import delete_private_files
+from .campaign_access import WITHDRAWN_CONSENT
 
 logger = logging.getLogger(__name__)
 
@@ -438,7 +439,7 @@ def _cancel_future_bookings(person: Person, campaign: Campaign, acting_user) -> 
     for booking in list(future_bookings_of(person, campaign)):
         cancel_booking(
             booking,
-            reason=str(_("The participant withdrew a consent this campaign relies on.")),
+            reason=str(WITHDRAWN_CONSENT),
             acting_user=acting_user,
         )
         cancelled += 1

@@ -25,7 +25,7 @@ from ..tasks.sessions import (
     send_booking_promoted,
     send_session_changed,
 )
-from .campaign_access import consents_to_campaign, require_participant
+from .campaign_access import WITHDRAWN_CONSENT, consents_to_campaign, require_participant
 from .invitations import record_participation
 
 # Campaigns whose sessions can no longer be planned or changed.
@@ -80,7 +80,7 @@ def _promote_waiting(session: CampaignSession, now: datetime) -> list[int]:
             Booking.objects.filter(pk=booking.pk, status=Booking.Status.WAITING).update(
                 status=Booking.Status.CANCELLED,
                 cancelled_at=now,
-                cancel_reason=str(_("The participant withdrew a consent this campaign relies on.")),
+                cancel_reason=str(WITHDRAWN_CONSENT),
             )
             continue
         if Booking.objects.filter(pk=booking.pk, status=Booking.Status.WAITING).update(
