@@ -20,7 +20,12 @@ class HomePage(Page):
     body = StreamField(BodyBlock(), blank=True, use_json_field=True)
 
     content_panels = [*Page.content_panels, FieldPanel("introduction"), FieldPanel("body")]
-    subpage_types = ["cms.StandardPage", "cms.VoucherProgrammePage", "cms.CampaignCallPage"]
+    subpage_types = [
+        "cms.StandardPage",
+        "cms.VoucherProgrammePage",
+        "cms.CampaignCallPage",
+        "cms.ProcurementIndexPage",
+    ]
     max_count = 1
 
     class Meta:
@@ -34,7 +39,12 @@ class StandardPage(Page):
     body = StreamField(BodyBlock(), blank=True, use_json_field=True)
 
     content_panels = [*Page.content_panels, FieldPanel("introduction"), FieldPanel("body")]
-    subpage_types = ["cms.StandardPage", "cms.VoucherProgrammePage", "cms.CampaignCallPage"]
+    subpage_types = [
+        "cms.StandardPage",
+        "cms.VoucherProgrammePage",
+        "cms.CampaignCallPage",
+        "cms.ProcurementIndexPage",
+    ]
 
     class Meta:
         verbose_name = _("standard page")
@@ -226,3 +236,58 @@ class CampaignCallPage(Page):
         if not context["show_content"]:
             return TemplateResponse(request, self.get_template(request), context, status=410)
         return TemplateResponse(request, self.get_template(request), context)
+
+
+# --------------------------------------------------------------------------------------------------
+# Pre-commercial procurement notices. Their facts (phases, dates, documents, clarifications) are read
+# live from the procurement, so a notice never disagrees with the call it announces.
+
+
+class ProcurementIndexPage(Page):
+    """The public index of challenges, market consultations and calls, with filters."""
+
+    introduction = models.TextField(_("introduction"), blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("introduction")]
+    parent_page_types = ["cms.HomePage", "cms.StandardPage"]
+    subpage_types = ["cms.ChallengeNoticePage", "cms.CallNoticePage"]
+    max_count = 1
+
+    class Meta:
+        verbose_name = _("procurement index")
+
+
+class ProcurementNotice(Page):
+    """Abstract: a public notice about one procurement."""
+
+    procurement = models.ForeignKey(
+        "procurement.Procurement", verbose_name=_("procurement"), on_delete=models.PROTECT, related_name="+"
+    )
+    introduction = models.TextField(_("introduction"), blank=True)
+    body = StreamField(BodyBlock(), blank=True, use_json_field=True)
+
+    content_panels = [
+        *Page.content_panels,
+        FieldPanel("procurement"),
+        FieldPanel("introduction"),
+        FieldPanel("body"),
+    ]
+    parent_page_types = ["cms.ProcurementIndexPage"]
+    subpage_types: list[str] = []
+
+    class Meta:
+        abstract = True
+
+
+class ChallengeNoticePage(ProcurementNotice):
+    """The societal challenge and its open market consultation: how to register, events, the summary."""
+
+    class Meta:
+        verbose_name = _("challenge and market consultation notice")
+
+
+class CallNoticePage(ProcurementNotice):
+    """The call for tenders: summary, phases, documents, key dates and the published clarifications."""
+
+    class Meta:
+        verbose_name = _("call for tenders notice")

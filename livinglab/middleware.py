@@ -5,8 +5,9 @@ from django.utils.translation import gettext as _
 
 from .policy import requires_mfa
 
-# Staff pages of panels and campaigns show participants' identities: the same rule as workspaces.
-PROTECTED_PREFIXES = ("/workspace/", "/admin/", "/panels/", "/campaigns/")
+# Staff pages of panels and campaigns show participants' identities, procurement pages sealed bids and
+# evaluations: the same rule as workspaces.
+PROTECTED_PREFIXES = ("/workspace/", "/admin/", "/panels/", "/campaigns/", "/procurement/")
 
 
 class RequireMFAMiddleware:

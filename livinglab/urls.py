@@ -32,6 +32,7 @@ urlpatterns = [
     path("vouchers/", include("vouchers.urls")),
     path("panels/", include("pilots.urls")),
     path("campaigns/", include("pilots.campaign_urls")),
+    path("procurement/", include("procurement.urls")),
 ]
 
 if settings.DEBUG:

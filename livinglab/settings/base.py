@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 from environs import Env
-from marshmallow.validate import Range
+from marshmallow.validate import Range, Regexp
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = Env()
@@ -154,6 +154,14 @@ VOUCHER_API_FAILURE_WINDOW_SECONDS = env.int(
     "VOUCHER_API_FAILURE_WINDOW_SECONDS", 900, validate=Range(min=60)
 )
 
+# --- Pre-commercial procurement ---
+# The publisher's OCDS prefix ("ocds-" and six characters, registered with the Open Contracting
+# Partnership); every ocid the platform publishes starts with it.
+OCDS_PREFIX = env.str("OCDS_PREFIX", "ocds-lvlab0", validate=Regexp(r"^ocds-[a-z0-9]{6}$"))
+# Largest bid document accepted, and the types accepted (checked on the file's content, not its name).
+BID_DOCUMENT_MAX_BYTES = env.int("BID_DOCUMENT_MAX_BYTES", 20 * 1024 * 1024, validate=Range(min=1024))
+BID_DOCUMENT_TYPES = ["application/pdf", "application/zip", "image/png", "image/jpeg"]
+
 # --- Internationalisation ---
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -222,6 +230,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 900.0,
     },
     "start-due-judging": {"task": "pilots.tasks.competitions.start_due_judging", "schedule": 300.0},
+    "finalise-due-awards": {"task": "procurement.tasks.awards.finalise_due_awards", "schedule": 300.0},
+    "close-due-phases": {"task": "procurement.tasks.bids.close_due_phases", "schedule": 60.0},
     "delete-expired-data-exports": {
         "task": "pilots.tasks.rights.delete_expired_data_exports",
         "schedule": 86400.0,

@@ -1,0 +1,3 @@
+"""URLs of the award part (included by procurement/urls.py)."""
+
+urlpatterns: list = []

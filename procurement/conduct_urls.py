@@ -1,0 +1,3 @@
+"""URLs of the conduct part (included by procurement/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Tasks of the awards part."""
+
+__all__: list[str] = []

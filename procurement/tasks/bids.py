@@ -1,0 +1,3 @@
+"""Tasks of the bids part."""
+
+__all__: list[str] = []

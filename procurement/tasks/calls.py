@@ -1,0 +1,3 @@
+"""Tasks of the calls part."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Tasks of the clarifications part."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Tasks of the ocds part."""
+
+__all__: list[str] = []
