@@ -29,6 +29,8 @@ class DirectMessage(models.Model):
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("message"))
     sent_at = models.DateTimeField(auto_now_add=True)
+    # The recipient organisation is e-mailed once: the task claims this timestamp before sending.
+    notified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("direct message")
@@ -141,6 +143,7 @@ class Clarification(models.Model):
     # The published wording may rephrase the question so that it does not reveal who asked.
     public_question = models.TextField(_("question as published"), blank=True)
     answer = models.TextField(_("answer"), blank=True)
+    decline_reason = models.TextField(_("why it is not answered"), blank=True)
     answered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
