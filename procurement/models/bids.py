@@ -47,6 +47,8 @@ class Bid(models.Model):
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     # SHA-256 over the canonical content and the documents' hashes at submission: the bidder's receipt.
     receipt_sha256 = models.CharField(max_length=64, blank=True)
+    # The receipt is e-mailed once: the task claims this timestamp before sending.
+    receipt_mailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("bid")

@@ -68,6 +68,8 @@ class Consortium(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The proposed lead is e-mailed once: the task claims this timestamp before sending.
+    proposal_mailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("consortium")
@@ -108,6 +110,8 @@ class ConsortiumMember(models.Model):
     contribution = models.TextField(_("contribution"), blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.INVITED)
     invited_at = models.DateTimeField(auto_now_add=True)
+    # Each invitation (a new one after a decline or a changed agreement resets it) is e-mailed once.
+    invitation_mailed_at = models.DateTimeField(null=True, blank=True, editable=False)
     responded_at = models.DateTimeField(null=True, blank=True)
     # The agreement version the member accepted, and who accepted it for the organisation.
     accepted_by = models.ForeignKey(
@@ -117,7 +121,8 @@ class ConsortiumMember(models.Model):
 
     class Meta:
         verbose_name = _("consortium member")
-        ordering = ["consortium", "-role", "organisation__name"]
+        # "lead" sorts before "partner".
+        ordering = ["consortium", "role", "organisation__name"]
         constraints = [
             models.UniqueConstraint(fields=["consortium", "organisation"], name="unique_consortium_member"),
             models.UniqueConstraint(

@@ -324,6 +324,7 @@ def invite_partner(
             status=MemberStatus.INVITED,
             contribution=contribution.strip() or member.contribution,
             invited_at=now,
+            invitation_mailed_at=None,
             responded_at=None,
             accepted_by=None,
             agreement_sha256="",
@@ -483,7 +484,7 @@ def confirm_consortium_proposal(consortium: Consortium, *, acting_user: User) ->
         consortium=consortium, role=Role.PARTNER, status=MemberStatus.PROPOSED
     )
     invited = list(partners.values_list("pk", flat=True))
-    partners.update(status=MemberStatus.INVITED, invited_at=now)
+    partners.update(status=MemberStatus.INVITED, invited_at=now, invitation_mailed_at=None)
     _settle_status(consortium)
     _enqueue_invitations(invited)
     audit.record(
@@ -527,7 +528,12 @@ def change_consortium_agreement(
     )
     asked = list(to_ask.values_list("pk", flat=True))
     to_ask.update(
-        status=MemberStatus.INVITED, invited_at=now, responded_at=None, accepted_by=None, agreement_sha256=""
+        status=MemberStatus.INVITED,
+        invited_at=now,
+        invitation_mailed_at=None,
+        responded_at=None,
+        accepted_by=None,
+        agreement_sha256="",
     )
     _settle_status(consortium)
     _enqueue_invitations(asked)

@@ -1,19 +1,15 @@
 """Tasks of the consortia and bids part: consortium invitations and proposals, bid receipts, and the beat
 task that closes phases whose bid deadline has passed.
 
-Each mail is claimed once with an atomic ``cache.add`` (the cache is Redis in production, shared by every
-worker), keyed on what the mail is about — the invitation and the agreement text it asks to accept, the
-receipt hash — so that a retried or duplicated task sends nothing twice. The claim is given back when
-sending fails, so that the retry sends the mail."""
-
-from datetime import timedelta
+Each mail is claimed once by setting its ``*_mailed_at`` timestamp from empty to now (compare-and-set), so
+that a retried or duplicated task sends nothing twice; a new invitation clears the timestamp. The claim is
+given back when sending fails, so that the retry sends the mail."""
 
 from celery import shared_task
 from django.conf import settings
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 
 from livinglab.links import absolute_url
 from livinglab.models import Membership, Organisation
@@ -26,8 +22,6 @@ __all__ = [
     "send_consortium_invitation",
     "send_consortium_proposal",
 ]
-
-MAIL_CLAIM_SECONDS = int(timedelta(days=60).total_seconds())
 
 
 def organisation_addresses(organisation: Organisation) -> list[str]:
@@ -42,8 +36,13 @@ def organisation_addresses(organisation: Organisation) -> list[str]:
     )
 
 
-def _send_once(key: str, to: list[str], template: str, context: dict) -> bool:
-    if not to or not cache.add(key, 1, timeout=MAIL_CLAIM_SECONDS):
+def _send_once(obj, field: str, to: list[str], template: str, context: dict) -> bool:
+    """Mail ``to`` unless ``obj``'s ``field`` says it was already sent: claim it from empty to now."""
+    if not to:
+        return False
+    claimed = timezone.now()
+    rows = type(obj).objects.filter(pk=obj.pk, **{f"{field}__isnull": True})
+    if rows.update(**{field: claimed}) != 1:
         return False
     try:
         with translation.override(settings.LANGUAGE_CODE):
@@ -51,7 +50,7 @@ def _send_once(key: str, to: list[str], template: str, context: dict) -> bool:
             body = render_to_string(f"procurement/mail/{template}.txt", context)
         send_mail(subject, body, None, to)
     except Exception:
-        cache.delete(key)
+        type(obj).objects.filter(pk=obj.pk, **{field: claimed}).update(**{field: None})
         raise
     return True
 
@@ -69,10 +68,6 @@ def send_consortium_invitation(member_id: int) -> bool:
     if member is None:
         return False
     consortium = member.consortium
-    key = (
-        f"procurement:consortium-invitation:{member.pk}:{member.invited_at.timestamp()}:"
-        f"{consortium.agreement_sha256}"
-    )
     context = {
         "consortium": consortium,
         "procurement": consortium.procurement,
@@ -81,7 +76,8 @@ def send_consortium_invitation(member_id: int) -> bool:
         "agreement_sha256": consortium.agreement_sha256,
         "link": absolute_url("procurement:consortium", consortium.pk),
     }
-    return _send_once(key, organisation_addresses(member.organisation), "consortium_invitation", context)
+    to = organisation_addresses(member.organisation)
+    return _send_once(member, "invitation_mailed_at", to, "consortium_invitation", context)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -108,8 +104,8 @@ def send_consortium_proposal(consortium_id: int) -> bool:
         "partners": sorted(partners),
         "link": absolute_url("procurement:consortium", consortium.pk),
     }
-    key = f"procurement:consortium-proposal:{consortium.pk}:{consortium.created_at.timestamp()}"
-    return _send_once(key, organisation_addresses(consortium.lead), "consortium_proposal", context)
+    to = organisation_addresses(consortium.lead)
+    return _send_once(consortium, "proposal_mailed_at", to, "consortium_proposal", context)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -136,8 +132,9 @@ def send_bid_receipt(bid_id: int) -> bool:
         "link": absolute_url("procurement:bid_detail", bid.pk),
         "pdf_link": absolute_url("procurement:bid_receipt", bid.pk),
     }
-    key = f"procurement:bid-receipt:{bid.pk}:{bid.receipt_sha256}"
-    return _send_once(key, organisation_addresses(bid.consortium.lead), "bid_receipt", context)
+    return _send_once(
+        bid, "receipt_mailed_at", organisation_addresses(bid.consortium.lead), "bid_receipt", context
+    )
 
 
 @shared_task

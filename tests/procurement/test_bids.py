@@ -8,7 +8,6 @@ from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import formats, timezone
@@ -39,13 +38,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 
 def upload(name="design.pdf", content=PDF, content_type="application/pdf"):
     return SimpleUploadedFile(name, content, content_type=content_type)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ intermediary cluster, invitations and the recorded acceptance of the consortium 
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,14 +16,6 @@ from procurement.services import consortia as services
 from procurement.tasks.bids import send_consortium_invitation
 
 AGREEMENT = "Breizh Sensors coordinates and builds the sensors; Aalto Care Research runs the home trials."
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Once-only mail claims live in the cache: each test starts without any."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture
