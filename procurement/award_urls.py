@@ -1,3 +1,10 @@
-"""URLs of the award part (included by procurement/urls.py)."""
+"""URLs of the awards part (included by procurement/urls.py)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import award_views as views
+
+urlpatterns = [
+    path("<slug:slug>/phases/<int:number>/award/", views.award, name="award"),
+    path("contracts/<int:pk>/", views.contract, name="contract"),
+]
