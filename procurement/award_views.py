@@ -15,7 +15,7 @@ from livinglab.views import paginate
 
 from .award_forms import DecisionForm, RevokeForm
 from .models import Award, AwardDecision, Contract, Milestone
-from .rules import in_consortium, is_compliance, is_procurer
+from .rules import is_compliance, is_procurer
 from .services import awards as services
 from .services import evaluation as evaluation_services
 from .view_helpers import get_phase, pending_rules, refuse
@@ -109,15 +109,6 @@ def award(request, slug, number):
     return render(request, "procurement/awards/award.html", context)
 
 
-def _may_view_contract(user, contract: Contract) -> bool:
-    return (
-        is_procurer(user, contract.phase)
-        or is_compliance(user, contract.phase)
-        or is_platform_admin(user)
-        or in_consortium(user, contract.award.bid)
-    )
-
-
 @login_required
 def contract(request, pk):
     contract = get_object_or_404(
@@ -129,7 +120,7 @@ def contract(request, pk):
         ),
         pk=pk,
     )
-    if not _may_view_contract(request.user, contract):
+    if not request.user.has_perm("procurement.view_contract", contract):
         raise Http404(_("No contract of yours has this address."))
     phase = contract.phase
     manages = request.user.has_perm("procurement.manage_contract", phase)

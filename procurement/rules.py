@@ -100,6 +100,12 @@ def is_invited_member(user, member) -> bool:
 
 
 @rules.predicate
+def holds_contract(user, contract) -> bool:
+    """A member of the consortium that won the contract."""
+    return contract is not None and in_consortium(user, contract.award.bid)
+
+
+@rules.predicate
 def evaluates(user, phase) -> bool:
     return phase is not None and phase.evaluators.filter(user=user).exists()
 
@@ -114,6 +120,7 @@ rules.add_perm("procurement.answer_clarification", is_procurer)
 rules.add_perm("procurement.manage_evaluation", is_procurer)
 rules.add_perm("procurement.award_phase", is_procurer)
 rules.add_perm("procurement.manage_contract", is_procurer)
+rules.add_perm("procurement.view_contract", is_procurer | is_compliance | holds_contract | is_platform_admin)
 # The interaction register: compliance and the neutral intermediaries see everything in it; the public
 # summary (counts by kind and organisation) is open to all.
 rules.add_perm("procurement.view_register", is_compliance | is_intermediary | is_platform_admin)
