@@ -1,5 +1,8 @@
+from django import forms
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
+from django.db.models.functions import Coalesce
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -243,6 +246,68 @@ class CampaignCallPage(Page):
 # live from the procurement, so a notice never disagrees with the call it announces.
 
 
+class ProcurementStage(models.TextChoices):
+    """Where a published procurement stands, as the public index shows and filters it."""
+
+    CONSULTATION = "consultation", _("Open market consultation")
+    ANNOUNCED = "announced", _("Call announced")
+    OPEN = "open", _("Call open for bids")
+    EVALUATION = "evaluation", _("Bids closed, under evaluation")
+    AWARDED = "awarded", _("Contracts awarded")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+def with_public_stage(procurements, now=None):
+    """Annotate each procurement with ``stage`` (a ``ProcurementStage``), from its status and its phases'."""
+    from procurement.models import Phase, Procurement  # procurement imports nothing from cms
+
+    now = now or timezone.now()
+
+    def has_phase(**lookups):
+        return Exists(Phase.objects.filter(procurement=OuterRef("pk"), **lookups))
+
+    status, phase = Procurement.Status, Phase.Status
+    return procurements.annotate(
+        stage=Case(
+            When(status=status.CONSULTATION, then=Value(ProcurementStage.CONSULTATION)),
+            When(status=status.COMPLETED, then=Value(ProcurementStage.COMPLETED)),
+            When(status=status.CANCELLED, then=Value(ProcurementStage.CANCELLED)),
+            When(has_phase(status=phase.OPEN, bid_deadline__gt=now), then=Value(ProcurementStage.OPEN)),
+            # An open phase past its deadline is closed for bids, whether or not it moved on yet.
+            When(
+                has_phase(status__in=(phase.OPEN, phase.EVALUATION, phase.STANDSTILL)),
+                then=Value(ProcurementStage.EVALUATION),
+            ),
+            When(
+                has_phase(status__in=(phase.AWARDED, phase.COMPLETED)), then=Value(ProcurementStage.AWARDED)
+            ),
+            default=Value(ProcurementStage.ANNOUNCED),
+            output_field=models.CharField(),
+        )
+    )
+
+
+class ProcurementFilterForm(forms.Form):
+    """The public index's filters, read from the query string."""
+
+    stage = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *ProcurementStage.choices]
+    )
+    buyer = forms.ModelChoiceField(
+        label=_("Buyer"), required=False, queryset=None, empty_label=_("Any buyer"), to_field_name="slug"
+    )
+    q = forms.CharField(label=_("Title contains"), required=False, max_length=100)
+
+    def __init__(self, *args, buyers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["buyer"].queryset = buyers
+
+
+NOTICES_PER_PAGE = 10
+CLARIFICATIONS_PER_PAGE = 20
+
+
 class ProcurementIndexPage(Page):
     """The public index of challenges, market consultations and calls, with filters."""
 
@@ -256,9 +321,75 @@ class ProcurementIndexPage(Page):
     class Meta:
         verbose_name = _("procurement index")
 
+    def notices(self, procurements):
+        """Live notices under this index about one of ``procurements``, newest first."""
+        return (
+            Page.objects.child_of(self)
+            .live()
+            .type(ChallengeNoticePage, CallNoticePage)
+            .annotate(
+                procurement_pk=Coalesce("challengenoticepage__procurement", "callnoticepage__procurement")
+            )
+            .filter(procurement_pk__in=procurements.values("pk"))
+            .order_by("-first_published_at", "-pk")
+        )
+
+    def get_context(self, request, *args, **kwargs):
+        from livinglab.models import Organisation
+        from livinglab.views import paginate
+        from procurement.models import Procurement
+        from procurement.templatetags.procurement_tags import key_dates, next_key_date
+
+        context = super().get_context(request, *args, **kwargs)
+        now = timezone.now()
+        published = Procurement.objects.exclude(status=Procurement.Status.DRAFT)
+        buyers = Organisation.objects.filter(pk__in=published.values("buyer")).order_by("name")
+        form = ProcurementFilterForm(request.GET or None, buyers=buyers)
+        procurements = with_public_stage(published, now)
+        notices = None
+        if form.is_valid():
+            if form.cleaned_data["stage"]:
+                procurements = procurements.filter(stage=form.cleaned_data["stage"])
+            if form.cleaned_data["buyer"]:
+                procurements = procurements.filter(buyer=form.cleaned_data["buyer"])
+            if text := form.cleaned_data["q"].strip():
+                matching = Procurement.objects.filter(title__icontains=text).values("pk")
+                notices = self.notices(procurements).filter(
+                    Q(title__icontains=text) | Q(procurement_pk__in=matching)
+                )
+        notices = notices if notices is not None else self.notices(procurements)
+        page_obj = paginate(request, notices.specific(), per_page=NOTICES_PER_PAGE)
+        pages = list(page_obj.object_list)
+        facts = {
+            p.pk: p
+            for p in with_public_stage(
+                Procurement.objects.filter(pk__in=[n.procurement_id for n in pages]), now
+            )
+            .select_related("buyer")
+            .prefetch_related("phases", "consultation_events")
+        }
+        stages = dict(ProcurementStage.choices)
+        items = []
+        for notice in pages:
+            procurement = facts[notice.procurement_id]
+            dates = key_dates(procurement, procurement.phases.all(), procurement.consultation_events.all())
+            items.append(
+                {
+                    "page": notice,
+                    "kind": notice._meta.verbose_name,
+                    "procurement": procurement,
+                    "stage": stages[procurement.stage],
+                    "next_date": next_key_date(dates, now),
+                }
+            )
+        filtered = any(request.GET.get(name) for name in form.fields)
+        context.update(filter_form=form, page_obj=page_obj, items=items, filtered=filtered)
+        return context
+
 
 class ProcurementNotice(Page):
-    """Abstract: a public notice about one procurement."""
+    """Abstract: a public notice about one procurement. A notice of a procurement still in draft is not
+    served (404), except to editors previewing it."""
 
     procurement = models.ForeignKey(
         "procurement.Procurement", verbose_name=_("procurement"), on_delete=models.PROTECT, related_name="+"
@@ -278,16 +409,141 @@ class ProcurementNotice(Page):
     class Meta:
         abstract = True
 
+    def load_procurement(self):
+        from procurement.models import Procurement
+
+        return Procurement.objects.select_related("buyer").get(pk=self.procurement_id)
+
+    def is_public(self, procurement) -> bool:
+        return procurement.status != procurement.Status.DRAFT
+
+    def get_sitemap_urls(self, request=None):
+        if not self.is_public(self.load_procurement()):
+            return []
+        return super().get_sitemap_urls(request)
+
+    def serve(self, request, *args, **kwargs):
+        procurement = self.load_procurement()
+        if not self.is_public(procurement) and not getattr(request, "is_preview", False):
+            raise Http404(_("This procurement has not been published."))
+        return super().serve(request, *args, procurement=procurement, **kwargs)
+
+    def get_context(self, request, *args, **kwargs):
+        from procurement.models import CallDocument
+
+        context = super().get_context(request, *args, **kwargs)
+        procurement = kwargs.get("procurement") or self.load_procurement()
+        context.update(
+            procurement=procurement,
+            intermediaries=list(procurement.intermediaries.order_by("name")),
+            now=timezone.now(),
+            is_draft=not self.is_public(procurement),
+        )
+        documents, seen = [], set()
+        # The latest version of each document only (they come newest version first): one per generated
+        # kind (its title names its version), one per title among the annexes.
+        for document in CallDocument.objects.filter(procurement=procurement, kind__in=self.document_kinds):
+            title = document.title if document.kind == CallDocument.Kind.ANNEX else ""
+            key = (document.kind, document.phase_id, title)
+            if key not in seen:
+                seen.add(key)
+                documents.append(document)
+        context["documents"] = documents
+        return context
+
+    def sibling(self, model):
+        """The live notice of the other kind about the same procurement, if any."""
+        return model.objects.live().filter(procurement_id=self.procurement_id).order_by("pk").first()
+
 
 class ChallengeNoticePage(ProcurementNotice):
     """The societal challenge and its open market consultation: how to register, events, the summary."""
 
+    document_kinds = ("consultation_notice", "consultation_summary")
+
     class Meta:
         verbose_name = _("challenge and market consultation notice")
+
+    def get_context(self, request, *args, **kwargs):
+        from procurement.models import ConsultationInput, Registration
+        from procurement.templatetags.procurement_tags import key_dates, next_key_date
+
+        context = super().get_context(request, *args, **kwargs)
+        procurement, now = context["procurement"], context["now"]
+        events = list(
+            procurement.consultation_events.prefetch_related("attendees").order_by("starts_at", "pk")
+        )
+        for event in events:
+            event.attendee_names = sorted(o.name for o in event.attendees.all())
+            event.is_past = event.ends_at <= now
+        opens, closes = procurement.consultation_opens_at, procurement.consultation_closes_at
+        context.update(
+            events=events,
+            consultation_open=procurement.consultation_open(now),
+            consultation_ahead=procurement.status == procurement.Status.CONSULTATION
+            and opens is not None
+            and now < opens,
+            consultation_over=(closes is not None and closes <= now)
+            or procurement.status != procurement.Status.CONSULTATION,
+            registered=Registration.objects.filter(
+                procurement=procurement, stage=Registration.Stage.CONSULTATION
+            ).count(),
+            inputs=ConsultationInput.objects.filter(procurement=procurement).count(),
+            summary_published=bool(
+                procurement.consultation_summary_published_at and procurement.consultation_summary
+            ),
+            next_date=next_key_date(key_dates(procurement, events=events), now),
+            call_notice=self.sibling(CallNoticePage),
+        )
+        return context
 
 
 class CallNoticePage(ProcurementNotice):
     """The call for tenders: summary, phases, documents, key dates and the published clarifications."""
 
+    document_kinds = ("call", "annex", "consultation_summary")
+
     class Meta:
         verbose_name = _("call for tenders notice")
+
+    def get_context(self, request, *args, **kwargs):
+        from livinglab.views import paginate
+        from procurement.models import AwardDecision, Clarification, Contract
+        from procurement.templatetags.procurement_tags import key_dates, next_key_date
+
+        context = super().get_context(request, *args, **kwargs)
+        procurement, now = context["procurement"], context["now"]
+        phases = list(procurement.phases.prefetch_related("criteria").order_by("number"))
+        contracts = (
+            Contract.objects.filter(
+                phase__procurement=procurement, award__decision__status=AwardDecision.Status.FINAL
+            )
+            .select_related("award__bid__consortium")
+            .order_by("phase__number", "award__rank", "pk")
+        )
+        by_phase: dict[int, list] = {}
+        for contract in contracts:
+            by_phase.setdefault(contract.phase_id, []).append(contract)
+        for phase in phases:
+            phase.contract_list = by_phase.get(phase.pk, [])
+            phase.public_status = phase.get_status_display()
+            if phase.status == phase.Status.OPEN and not phase.accepts_bids(now):
+                phase.public_status = ProcurementStage.EVALUATION.label
+        clarifications = (
+            Clarification.objects.filter(
+                phase__procurement=procurement, status=Clarification.Status.PUBLISHED
+            )
+            .select_related("phase")
+            .order_by("phase__number", "published_at", "pk")
+        )
+        dates = key_dates(procurement, phases)
+        context.update(
+            phases=phases,
+            key_dates=dates,
+            next_date=next_key_date(dates, now),
+            clarifications=paginate(
+                request, clarifications, per_page=CLARIFICATIONS_PER_PAGE, param="clarifications"
+            ),
+            challenge_notice=self.sibling(ChallengeNoticePage),
+        )
+        return context
