@@ -107,7 +107,7 @@ def holds_contract(user, contract) -> bool:
 
 @rules.predicate
 def evaluates(user, phase) -> bool:
-    return phase is not None and phase.evaluators.filter(user=user).exists()
+    return phase is not None and user.is_authenticated and phase.evaluators.filter(user=user).exists()
 
 
 # Authorities

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from livinglab.models import Organisation
 
+from .bids import private_storage
 from .procurements import Procurement
 
 
@@ -76,7 +77,10 @@ class ConsultationInput(models.Model):
     )
     subject = models.CharField(_("subject"), max_length=200)
     text = models.TextField(_("input"))
-    document = models.FileField(_("attachment"), upload_to="consultation-inputs/%Y/", blank=True)
+    # Input may be commercially sensitive: stored privately, served only through a permission check.
+    document = models.FileField(
+        _("attachment"), storage=private_storage, upload_to="consultation-inputs/%Y/", blank=True
+    )
     submitted_at = models.DateTimeField(auto_now_add=True)
     # The authority marks which inputs shaped the call specifications.
     used_in_specifications = models.BooleanField(_("used in the call specifications"), default=False)

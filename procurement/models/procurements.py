@@ -333,6 +333,8 @@ class CallDocument(models.Model):
     file = models.FileField(upload_to="procurement-documents/%Y/")
     sha256 = models.CharField(max_length=64)
     version = models.PositiveIntegerField(default=1)
+    # The request that asked for this document to be rendered: a retried task finds it and adds nothing.
+    request_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
