@@ -938,10 +938,10 @@ def _package_head(uri: str, links: Links) -> dict:
     head = {
         "uri": uri,
         "version": OCDS_VERSION,
-        "publisher": {"name": getattr(settings, "OCDS_PUBLISHER_NAME", settings.WAGTAIL_SITE_NAME)},
+        "publisher": {"name": settings.OCDS_PUBLISHER_NAME},
         "publicationPolicy": links.url("ocds_index"),
     }
-    license_url = getattr(settings, "OCDS_LICENSE", "")
+    license_url = settings.OCDS_LICENSE
     if license_url:
         head["license"] = license_url
     return _prune(head)

@@ -158,6 +158,9 @@ VOUCHER_API_FAILURE_WINDOW_SECONDS = env.int(
 # The publisher's OCDS prefix ("ocds-" and six characters, registered with the Open Contracting
 # Partnership); every ocid the platform publishes starts with it.
 OCDS_PREFIX = env.str("OCDS_PREFIX", "ocds-lvlab0", validate=Regexp(r"^ocds-[a-z0-9]{6}$"))
+# Who publishes the open contracting data, and under which licence (a URL; OCDS recommends an open one).
+OCDS_PUBLISHER_NAME = env.str("OCDS_PUBLISHER_NAME", "livinglab")
+OCDS_LICENSE = env.str("OCDS_LICENSE", "https://creativecommons.org/publicdomain/zero/1.0/")
 # Largest bid document accepted, and the types accepted (checked on the file's content, not its name).
 BID_DOCUMENT_MAX_BYTES = env.int("BID_DOCUMENT_MAX_BYTES", 20 * 1024 * 1024, validate=Range(min=1024))
 BID_DOCUMENT_TYPES = ["application/pdf", "application/zip", "image/png", "image/jpeg"]
