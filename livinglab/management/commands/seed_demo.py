@@ -53,6 +53,7 @@ from livinglab.models import (
 )
 from pilots.demo import PANEL_STEPS, seed_panels
 from pilots.demo_campaigns import seed_campaigns
+from procurement.demo import seed_notice_pages, seed_procurement
 from vouchers.demo import PROGRAMMES as VOUCHER_PROGRAMMES
 from vouchers.demo import seed_voucher_programmes
 
@@ -614,6 +615,7 @@ class Command(BaseCommand):
             + 2  # + claims, lottery, feedback
             + PANEL_STEPS
             + 1  # campaigns
+            + 1  # procurements
         )
         self.bar = tqdm(
             total=total,
@@ -650,6 +652,8 @@ class Command(BaseCommand):
                 )
                 self.step(_("Test campaigns"))
                 seed_campaigns(stdout=self.stdout if self.verbosity >= 1 else None)
+                self.step(_("Procurements"))
+                seed_procurement(stdout=self.stdout if self.verbosity >= 1 else None)
                 self.seed_pages()
         finally:
             self.bar.close()
@@ -958,6 +962,7 @@ class Command(BaseCommand):
             page.save_revision(user=editor).publish(user=self.admin)
             pages[page.slug] = page
         self.seed_call_pages(home, editor)
+        seed_notice_pages(home, editor=editor, publisher=self.admin)
         self.step(_("Pages"))
         if not home.introduction and not home.body:
             home.title = home.draft_title = "Armor Living Lab"
