@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from livinglab import audit
 from livinglab.models import Channel, User
@@ -115,7 +116,11 @@ def select_successful(
             remaining -= result.price
             outcomes[result.bid_id] = Outcome(
                 True,
-                _("Ranked %(rank)s of %(passing)s bids that passed every threshold and the pass mark.")
+                ngettext(
+                    "Ranked %(rank)s of %(passing)s bid that passed every threshold and the pass mark.",
+                    "Ranked %(rank)s of %(passing)s bids that passed every threshold and the pass mark.",
+                    passing,
+                )
                 % {"rank": result.rank, "passing": passing},
             )
     return outcomes
