@@ -157,7 +157,7 @@ def test_people_outside_the_cluster_staff_cannot_open_the_admin_bid_listing(role
 def test_the_consortiums_own_members_read_their_bid_before_the_deadline(role, personas, bid, document):
     client = client_for(personas[role])
     page = body(client.get(reverse("procurement:bid_detail", args=[bid.pk])))
-    assert SUMMARY in page and ANSWER in page and "987654.32" in page
+    assert SUMMARY in page and ANSWER in page and "987,654.32 EUR" in page
     assert bid.receipt_sha256 in page
     download = client.get(reverse("procurement:bid_document", args=[bid.pk, document.pk]))
     assert download.status_code == 200 and b"".join(download.streaming_content) == DOCUMENT
@@ -216,7 +216,7 @@ def test_after_the_deadline_the_procurer_reads_the_bid_and_its_documents(
     pass_deadline(phase1)
     client = client_for(personas["procurer"])
     page = body(client.get(reverse("procurement:bid_detail", args=[bid.pk])))
-    assert SUMMARY in page and ANSWER in page and "987654.32" in page
+    assert SUMMARY in page and ANSWER in page and "987,654.32 EUR" in page
     download = client.get(reverse("procurement:bid_document", args=[bid.pk, document.pk]))
     assert download.status_code == 200 and b"".join(download.streaming_content) == DOCUMENT
     assert BidContent.objects.get(bid=bid).price == PRICE
