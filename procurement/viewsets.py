@@ -1,11 +1,11 @@
 """Wagtail admin for pre-commercial procurement: a read-only listing of bids for cluster staff and platform
 administrators. It shows what the authority may know before the deadline (who bid, in which phase, when,
-with which status); the price column reads through the sealed manager, so it stays empty until the
-deadline has passed."""
+with which status). Only platform administrators see prices, read through the sealed manager once the
+deadline has passed: cluster staff broker consortia, so they never read a bidder's price."""
 
 from decimal import Decimal
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import BooleanField, DecimalField, OuterRef, Subquery, Value
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import IndexView
@@ -28,15 +28,20 @@ class BidPolicy(RulesPolicy):
 class BidIndexView(IndexView):
     def get_base_queryset(self):
         # The sealed manager: no content row before the phase's deadline, whoever asks.
-        opened_price = BidContent.objects.filter(bid=OuterRef("pk")).values("price")[:1]
+        user = self.request.user
+        admin = is_platform_admin(user)
+        opened_price = (
+            Subquery(BidContent.objects.filter(bid=OuterRef("pk")).values("price")[:1])
+            if admin
+            else Value(None, output_field=DecimalField())
+        )
         queryset = (
             super()
             .get_base_queryset()
             .select_related("phase__procurement", "consortium")
-            .annotate(opened_price=Subquery(opened_price))
+            .annotate(opened_price=opened_price, shows_price=Value(admin, output_field=BooleanField()))
         )
-        user = self.request.user
-        if is_platform_admin(user):
+        if admin:
             return queryset
         # Cluster staff see the bids of the procurements their cluster is an intermediary of.
         clusters = {m.organisation_id for m in active_memberships(user) if m.role in CLUSTER_ROLES}
@@ -53,6 +58,8 @@ def price_or_seal(bid: Bid) -> str:
         if phase.bid_deadline is None:
             return str(_("Sealed"))
         return str(_("Sealed until %(deadline)s") % {"deadline": moment_text(phase, phase.bid_deadline)})
+    if not bid.shows_price:
+        return str(_("Opened for the authority"))
     if bid.opened_price is None:
         return "—"
     # SQLite hands a subquery's decimal back without its places.
@@ -73,7 +80,9 @@ class BidViewSet(ReadOnlyViewSet):
         "consortium",
         "status",
         "submitted_at",
-        Column("price", label=_("Price (opened after the deadline)"), accessor=price_or_seal),
+        Column(
+            "price", label=_("Price (opened after the deadline, for administrators)"), accessor=price_or_seal
+        ),
     ]
     list_filter = ["status"]
     ordering = ["-submitted_at", "-pk"]

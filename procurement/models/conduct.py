@@ -127,6 +127,9 @@ class Clarification(models.Model):
     """A bidder's question, asked privately; its answer is published to every registered bidder at the same
     moment, without saying who asked."""
 
+    # The audit trail names it by type and id: the question as asked is for the authority's procurers only.
+    audit_pseudonymous = True
+
     class Status(models.TextChoices):
         ASKED = "asked", _("Awaiting an answer")
         PUBLISHED = "published", _("Answered to all bidders")

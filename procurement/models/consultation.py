@@ -70,6 +70,9 @@ class ConsultationEvent(models.Model):
 class ConsultationInput(models.Model):
     """Written input a registered organisation sends to the consultation."""
 
+    # The audit trail names it by type and id: its subject is for the authority and the sender only.
+    audit_pseudonymous = True
+
     procurement = models.ForeignKey(Procurement, on_delete=models.CASCADE, related_name="consultation_inputs")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     submitted_by = models.ForeignKey(

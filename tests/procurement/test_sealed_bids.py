@@ -255,13 +255,16 @@ def test_after_the_deadline_rivals_still_never_read_the_bid(
         assert revealed(body(response)) == [], f"{role} reads the bid on the {name} after the deadline"
 
 
-def test_after_the_deadline_the_admin_listing_opens_the_price_through_the_sealed_manager(
+def test_after_the_deadline_the_admin_listing_opens_the_price_to_platform_admins_only(
     personas, bid, phase1, pass_deadline
 ):
     pass_deadline(phase1)
-    page = body(client_for(personas["intermediary"]).get(reverse("pcp_bids:index")))
+    page = body(client_for(personas["superuser"]).get(reverse("pcp_bids:index")))
     assert "987654.32 EUR" in page and "Sealed until" not in page
     assert SUMMARY not in page and ANSWER not in page
+    # The intermediary cluster brokers consortia: it never reads a bidder's price.
+    page = body(client_for(personas["intermediary"]).get(reverse("pcp_bids:index")))
+    assert "Opened for the authority" in page and revealed(page) == []
 
 
 # --------------------------------------------------------------------------------- the boundary second
