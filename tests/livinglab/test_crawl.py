@@ -5,18 +5,23 @@ The URLs are discovered by walking the project's URL resolver, so that a new pag
 editing this file. What is crawled:
 
 * every route outside the Wagtail admin: our own views, django-allauth's account and two-step pages,
-  the public site (Wagtail's page server), documents and language switching;
+  the public site (Wagtail's page server: the home page and the procurement notices), documents and
+  language switching;
 * in the Wagtail admin: every route of the admin viewsets whose model belongs to one of our apps
   (discovered from the views' ``model``), plus the admin's top pages (dashboard, page explorer, the
   home page's editor). Wagtail's own admin screens (images, workflows, reports, …) belong to Wagtail.
 
 Path parameters are filled with ids of real objects created here, and with an id that does not exist.
+Some texts of these objects may be read by some personas only (sealed bid content, a question waiting for
+its answer, the people present at a meeting): every response, streamed ones included, is searched for them.
 """
 
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -27,17 +32,27 @@ from django.urls.resolvers import RoutePattern
 from django.utils import timezone
 from wagtail.models import Page
 
+from cms.models import CallNoticePage, ChallengeNoticePage, HomePage, ProcurementIndexPage
 from livinglab import services
-from livinglab.factories import PersonFactory, UserFactory
+from livinglab.factories import (
+    GroundRulesFactory,
+    GroundRulesVersionFactory,
+    MembershipFactory,
+    OrganisationFactory,
+    PersonFactory,
+    UserFactory,
+)
 from livinglab.models import (
     AuditEntry,
     Channel,
     ConsentDocumentVersion,
     ConsentRecord,
     EnterpriseGroup,
+    GroundRules,
     GroundRulesVersion,
     Guardianship,
     Organisation,
+    Role,
     VersionStatus,
 )
 from pilots.factories import CampaignFactory, PanelFactory
@@ -72,6 +87,26 @@ from pilots.services import results as results_services
 from pilots.services import rights as rights_services
 from pilots.services import sessions as session_services
 from pilots.tokens import confirmation_token, invitation_token
+from procurement.models import (
+    AwardDecision,
+    Bid,
+    BidDocument,
+    CallDocument,
+    Clarification,
+    Consortium,
+    Contract,
+    Interaction,
+    Phase,
+    Procurement,
+)
+from procurement.services import awards as award_services
+from procurement.services import bids as bid_services
+from procurement.services import calls as call_services
+from procurement.services import clarifications as clarification_services
+from procurement.services import conduct as conduct_services
+from procurement.services import consortia as consortium_services
+from procurement.services import consultation as consultation_services
+from procurement.services import evaluation as evaluation_services
 from tests.conftest import with_totp
 from vouchers import services as voucher_services
 from vouchers.factories import ProgrammeFactory, SolutionFactory
@@ -126,6 +161,9 @@ ADMIN_ACTIONS_ALLOWED = {
     "groundrulesacceptance": {"view"},
     "consentrecord": {"view"},
     "auditentry": {"view"},
+    # Bids are listed (who bid, when) for cluster staff and platform administrators; prices, once opened,
+    # for administrators only.
+    "bid": {"view"},
 }
 
 
@@ -220,6 +258,7 @@ class World:
     kwargs: dict = field(default_factory=dict)
     page_ids: list = field(default_factory=list)
     slugs: list = field(default_factory=list)
+    secrets: list = field(default_factory=list)  # [Secret]: texts only some personas may read, anywhere
 
 
 @pytest.fixture
@@ -279,6 +318,17 @@ def world(
         campaigns = campaign_world(
             participant, sme_admin, staff_user, sme, other_sme, cluster, consent_form, purposes
         )
+    # Told over the past six weeks (it has a clock of its own); its mails and documents go out as it goes.
+    procurement = procurement_world(
+        procurer,
+        sme_admin,
+        staff_user,
+        sme,
+        other_sme,
+        cluster,
+        authority,
+        django_capture_on_commit_callbacks,
+    )
     assert DataExport.objects.get(person=participant.person).status == DataExport.Status.READY
     csv = ResultsFile.objects.select_related("campaign").get()
     assert csv.status == ResultsFile.Status.READY and results_services.is_current(csv, csv.campaign)
@@ -312,8 +362,20 @@ def world(
         **vouchers,
         **panels.objects,
         **campaigns.objects,
+        **procurement.objects,
     }
-    world.kwargs = {**panels.kwargs, **campaigns.kwargs}
+    world.kwargs = {**panels.kwargs, **campaigns.kwargs, **procurement.kwargs}
+    world.secrets = procurement.secrets
+    # The audit trail's oldest and newest entries, as for any admin inspect view, and those that name the
+    # procurement world's private texts (a question waiting for its answer, written input).
+    entries = AuditEntry.objects.order_by("pk")
+    private = entries.filter(
+        action__in=["procurement.clarification.ask", "procurement.consultationinput.create"]
+    )
+    world.kwargs["audit:inspect"] = [
+        ({"pk": entry.pk}, entry, None)
+        for entry in dict.fromkeys([entries.first(), entries.last(), *private])
+    ]
     world.page_ids = list(Page.objects.values_list("pk", flat=True))
     world.slugs = [
         *Organisation.objects.values_list("slug", flat=True),
@@ -405,6 +467,7 @@ class Part:
 
     objects: dict  # as World.objects
     kwargs: dict  # as World.kwargs
+    secrets: list = field(default_factory=list)  # as World.secrets
 
 
 CSV_HEADER = b"Name,E-mail,Year of birth,Region\n"
@@ -827,6 +890,569 @@ def campaign_world(
     return Part(objects=objects, kwargs=kwargs)
 
 
+@dataclass(frozen=True)
+class Secret:
+    """A text only ``readers`` may read, on whatever page of the site it could appear; ``shown`` names the
+    pages (URL → personas) where those readers must find it, so that the check cannot pass by showing
+    nothing at all."""
+
+    text: str
+    readers: frozenset
+    shown: dict = field(default_factory=dict, hash=False)
+
+
+class Clock:
+    """``django.utils.timezone.now`` moved to each step of a story told over the past weeks, so that the
+    services enforce deadlines, the seal of the bids and the standstill period as they do in real use."""
+
+    def __init__(self):
+        self.real_now = timezone.now()
+        self.moment = self.real_now
+
+    def at(self, days_ago: float) -> datetime:
+        """A moment ``days_ago`` days before the story ends (negative: after it)."""
+        return self.real_now - timedelta(days=days_ago)
+
+    def go(self, days_ago: float) -> datetime:
+        self.moment = self.at(days_ago)
+        return self.moment
+
+    @contextmanager
+    def running(self):
+        with mock.patch.object(timezone, "now", lambda: self.moment):
+            yield self
+
+
+def upload(name: str, marker: str) -> SimpleUploadedFile:
+    """A small PDF carrying ``marker`` as a comment, so that the crawl can tell where its bytes are served."""
+    return SimpleUploadedFile(name, PDF + f"% {marker}\n".encode(), content_type="application/pdf")
+
+
+def procurement_world(procurer, sme_admin, staff_user, sme, other_sme, cluster, authority, capture) -> Part:
+    """A pre-commercial procurement of the authority, with the cluster as intermediary, walked through
+    over six weeks. A market consultation: the SME and a rival firm register and come to the information
+    day, the SME sends written input (with an attachment) and a message, the cluster records a meeting, the
+    procurer declares a refused dinner, and the summary is published. Then the call: partner posts; the
+    SME's consortium (with a research partner), the rival's, and one the cluster proposes; a question
+    answered to all and a rival's question still waiting; both consortia bid with a document. After the
+    deadline the evaluator (the panel's chair) declares no conflict, scores and records the consensus; the
+    procurer awards phase 1 to the SME's consortium, the award becomes final, the contract is signed and
+    its first milestone delivered. Phase 2 is open: the SME's consortium has bid (sealed until the
+    deadline) and asked a question. The authority also drafts a second procurement, and the public index
+    lists notices of both (the draft's is not served). Returns the crawl's objects per route and the texts
+    only some personas may read."""
+    clock = Clock()
+
+    def member(organisation, role, email):
+        return MembershipFactory(organisation=organisation, role=role, user=UserFactory(email=email)).user
+
+    with clock.running(), capture(execute=True):
+        clock.go(42)
+        GroundRulesVersionFactory(
+            rules=GroundRulesFactory(
+                title="Ground rules for public procurement contacts",
+                scope_kind=GroundRules.ScopeKind.CHANNEL,
+                channel=Channel.B2G,
+            )
+        )
+        rival = member(other_sme, Role.FIRM_ADMIN, "crawl-rival@example.org")
+        research = OrganisationFactory(name="Crawl Care Research", kind=Organisation.Kind.RESEARCH)
+        researcher = member(research, Role.RESEARCHER, "crawl-researcher@example.org")
+        renovator = OrganisationFactory(name="Crawl Home Renovation", kind=Organisation.Kind.SME)
+        evaluator = with_totp(member(authority, Role.EVALUATOR, "crawl-evaluator@example.org"))
+
+        call = call_services.create_procurement(
+            buyer=authority,
+            title="Crawl: living at home longer",
+            challenge="Older people want to live at home longer, safely and with dignity.",
+            needs="Notice falls at night without cameras; fit into the home-care nurses' visits.",
+            expected_outcome="Nurses act before a crisis, tested with 200 households.",
+            budget=Decimal("1500000"),
+            time_zone="Europe/Helsinki",
+            intermediaries=[cluster],
+            acting_user=procurer,
+        )
+        phases = {phase.number: phase for phase in call.phases.all()}
+        for phase in phases.values():
+            for position, (name, weight, threshold, is_price) in enumerate(
+                (("Quality of the solution", 60, 5, False), ("Price", 40, 0, True))
+            ):
+                call_services.save_criterion(
+                    phase,
+                    {
+                        "name": name,
+                        "description": "How well the bid answers the challenge.",
+                        "weight": Decimal(weight),
+                        "threshold": Decimal(threshold),
+                        "is_price": is_price,
+                        "position": position,
+                    },
+                    acting_user=procurer,
+                )
+        for user, organisation in (
+            (procurer, authority),
+            (evaluator, authority),
+            (staff_user, cluster),
+            (sme_admin, sme),
+            (rival, other_sme),
+            (researcher, research),
+        ):
+            for version in services.pending_ground_rules(user, call, organisation=organisation):
+                services.accept_ground_rules(
+                    version, organisation=organisation, acting_user=user, shown_sha256=version.text_sha256
+                )
+
+        # The open market consultation.
+        call = consultation_services.open_consultation(call, closes_at=clock.at(34), acting_user=procurer)
+        clock.go(41)
+        for organisation, user in ((sme, sme_admin), (other_sme, rival)):
+            consultation_services.register_interest(call, organisation, "consultation", acting_user=user)
+        event = consultation_services.add_consultation_event(
+            call,
+            {
+                "title": "Information day at the city hall",
+                "starts_at": clock.at(38),
+                "ends_at": clock.at(38) + timedelta(hours=3),
+                "place": "Espoo city hall, council room",
+            },
+            acting_user=procurer,
+        )
+        clock.go(37)
+        consultation_services.record_event_attendance(event, [sme, other_sme], acting_user=procurer)
+        contribution = consultation_services.submit_consultation_input(
+            call,
+            sme,
+            subject=f"Most falls happen at night [{INPUT_SUBJECT}]",
+            text=f"Two falls in three happen when no nurse visits. [{INPUT}]",
+            document=upload("trials.pdf", INPUT_DOCUMENT),
+            acting_user=sme_admin,
+        )
+        conduct_services.send_message(
+            call,
+            sme,
+            authority,
+            "Broadband at home",
+            f"Do all home-care clients have a broadband connection? [{MESSAGE}]",
+            acting_user=sme_admin,
+        )
+        conduct_services.record_interaction(
+            call,
+            cluster,
+            Interaction.Kind.MEETING,
+            clock.at(37) - timedelta(hours=2),
+            "Making the call accessible to small firms",
+            "The cluster asked for a first phase small enough for SMEs; no firm's plans were discussed.",
+            PRESENT,
+            [sme],
+            on_behalf_of=cluster,
+            acting_user=staff_user,
+        )
+        conduct_services.declare_gift(
+            call,
+            other_sme,
+            "A dinner invitation after the information day.",
+            Decimal("80"),
+            clock.at(38).date(),
+            "refused",
+            acting_user=procurer,
+        )
+        clock.go(33)
+        consultation_services.mark_input_used(contribution, True, acting_user=procurer)
+        call = consultation_services.publish_consultation_summary(
+            call,
+            "Two firms took part: most falls happen at night; cameras are not acceptable.",
+            acting_user=procurer,
+        )
+
+        # The call: phase 1 open for questions and bids.
+        call = call_services.update_procurement(
+            call, {"specifications": "Detect falls at night without cameras."}, acting_user=procurer
+        )
+        call_services.save_phase(
+            phases[1], {"question_deadline": clock.at(25), "bid_deadline": clock.at(22)}, acting_user=procurer
+        )
+        clock.go(32)
+        call = call_services.publish_call(call, acting_user=procurer)
+        phase1 = Phase.objects.get(pk=phases[1].pk)
+        clock.go(31)
+        for organisation, user in ((sme, sme_admin), (other_sme, rival), (research, researcher)):
+            consultation_services.register_interest(call, organisation, "call", acting_user=user)
+        consortium_services.post_partner_search(
+            call,
+            sme,
+            kind="capability",
+            title="Night-time fall detection",
+            text="Radar sensors that see falls without cameras.",
+            acting_user=sme_admin,
+        )
+        consortium_services.post_partner_search(
+            call,
+            other_sme,
+            kind="need",
+            title="Looking for a care research partner",
+            text="We build the app; we look for a partner who evaluates with nurses.",
+            acting_user=rival,
+        )
+        home_sense = consortium_services.form_consortium(
+            call,
+            sme,
+            name="Crawl HomeSense",
+            agreement_text="Breizh Sensors leads; each partner keeps the IPR of its own results.",
+            acting_user=sme_admin,
+        )
+        invitation = consortium_services.invite_partner(
+            home_sense, research, contribution="Evaluation with nurses.", acting_user=sme_admin
+        )
+        consortium_services.answer_invitation(invitation, accept=True, acting_user=researcher)
+        loire = consortium_services.form_consortium(
+            call,
+            other_sme,
+            name="Crawl Loire Care",
+            agreement_text="Loire Mobile bids alone and keeps the IPR of its results.",
+            acting_user=rival,
+        )
+        proposal = consortium_services.propose_consortium(
+            call,
+            cluster=cluster,
+            name="Crawl Warm Home",
+            lead=renovator,
+            partners=[],
+            agreement_text="Crawl Home Renovation leads and installs sensors during renovations.",
+            acting_user=staff_user,
+        )
+        clock.go(28)
+        asked = clarification_services.ask_clarification(
+            phase1, sme, "May we reuse the alarm buttons our devices already equip?", acting_user=sme_admin
+        )
+        clarification_services.answer_clarification(
+            asked,
+            "May a solution rely on the alarm buttons clients already have?",
+            "Yes, but it must also work for clients who have none.",
+            acting_user=procurer,
+        )
+        clarification_services.ask_clarification(
+            phase1, other_sme, f"Which firms came to the workshop? [{RIVAL_QUESTION}]", acting_user=rival
+        )
+        clock.go(26)
+        chair = evaluation_services.assign_evaluator(phase1, evaluator, "chair", acting_user=procurer)
+
+        def bid(phase, consortium, user, summary, document, price):
+            draft = bid_services.save_bid_draft(
+                phase,
+                consortium,
+                summary=f"{summary} [{summary_marker(document)}]",
+                price=Decimal(price),
+                answers={str(c.pk): "Designed with three nurse teams." for c in phase.criteria.all()},
+                documents=[upload("design.pdf", document)],
+                acting_user=user,
+            )
+            return bid_services.submit_bid(draft, acting_user=user)
+
+        clock.go(24)
+        ours = bid(phase1, home_sense, sme_admin, "Radar sensors detect falls.", SEALED["ours-1"], "91234.56")
+        theirs = bid(
+            phase1, loire, rival, "A phone app asks how people are.", SEALED["theirs-1"], RIVAL_PRICE
+        )
+
+        # After the deadline: the evaluation and the award.
+        clock.go(21)
+        assert bid_services.close_phase_for_bids(phase1)
+        clock.go(20)
+        criteria = list(phase1.criteria.order_by("position"))
+        agreed = {ours: (8, 7), theirs: (3, 9)}  # the rival is under the quality threshold (5)
+        for one in agreed:
+            evaluation_services.declare_conflict(chair, one, has_conflict=False, acting_user=evaluator)
+            for criterion, score in zip(criteria, agreed[one], strict=True):
+                evaluation_services.score_bid(
+                    chair, one, criterion, score, "As agreed.", acting_user=evaluator
+                )
+        clock.go(19)
+        for one in agreed:
+            for criterion, score in zip(criteria, agreed[one], strict=True):
+                evaluation_services.record_consensus(one, criterion, score, "Agreed.", acting_user=evaluator)
+        clock.go(18)
+        decision = award_services.decide_award(
+            phase1,
+            "HomeSense passes every threshold; Loire Care is under the quality threshold.",
+            acting_user=procurer,
+        )
+        clock.go(7)
+        award_services.finalise_award(decision, acting_user=procurer)
+        contract = award_services.sign_contract(Contract.objects.get(phase=phase1), acting_user=procurer)
+        clock.go(6)
+        award_services.record_milestone(
+            contract.milestones.order_by("due_on", "pk").first(), "delivered", acting_user=procurer
+        )
+
+        # Phase 2, open for bids from the contractors of phase 1.
+        clock.go(5)
+        phase2 = call_services.open_next_phase(
+            phases[2], question_deadline=clock.at(-5), bid_deadline=clock.at(-7), acting_user=procurer
+        )
+        second_chair = evaluation_services.assign_evaluator(phase2, evaluator, "chair", acting_user=procurer)
+        clock.go(3)
+        sealed = bid(phase2, home_sense, sme_admin, "Ten working prototypes.", SEALED["ours-2"], SEALED_PRICE)
+        clock.go(2)
+        clarification_services.ask_clarification(
+            phase2, sme, "Do lab tests include residents with memory problems?", acting_user=sme_admin
+        )
+        conduct_services.record_interaction(
+            call,
+            authority,
+            Interaction.Kind.OTHER,
+            clock.at(2) - timedelta(hours=3),
+            "Chance meeting at a trade fair",
+            "The procurer said that the call cannot be discussed while phase 2 is open.",
+            "",
+            [sme],
+            acting_user=procurer,
+        )
+
+        # A second procurement, still a draft.
+        draft = call_services.create_procurement(
+            buyer=authority,
+            title="Crawl: digital companion against loneliness",
+            challenge="A third of residents over 80 feel lonely most days.",
+            needs="Keep older people in touch with people around them.",
+            expected_outcome="Fewer residents who feel lonely.",
+            budget=Decimal("900000"),
+            acting_user=procurer,
+        )
+        draft_phase = draft.phases.get(number=1)
+        criterion = call_services.save_criterion(
+            draft_phase,
+            {"name": "Quality", "weight": Decimal("100"), "threshold": Decimal("0"), "is_price": False},
+            acting_user=procurer,
+        )
+        clock.go(0)
+
+    # The public index of notices, under the home page.
+    index = ProcurementIndexPage(title="Crawl: public procurement of innovation", slug="crawl-procurement")
+    HomePage.objects.get().add_child(instance=index)
+    index.save_revision().publish()
+    notices = [
+        ChallengeNoticePage(
+            title="Challenge: living at home longer", slug="crawl-challenge", procurement=call
+        ),
+        CallNoticePage(title="Call: living at home longer", slug="crawl-call", procurement=call),
+        ChallengeNoticePage(
+            title="Challenge: loneliness (draft)", slug="crawl-draft-challenge", procurement=draft
+        ),
+    ]
+    for notice in notices:
+        index.add_child(instance=notice)
+        notice.save_revision().publish()
+
+    call, draft = Procurement.objects.get(pk=call.pk), Procurement.objects.get(pk=draft.pk)
+    phase1, phase2 = Phase.objects.get(pk=phase1.pk), Phase.objects.get(pk=phase2.pk)
+    documents = list(CallDocument.objects.filter(procurement=call).order_by("pk"))
+    documents_of = {
+        ours: BidDocument.objects.get(bid=ours),
+        theirs: BidDocument.objects.get(bid=theirs),
+        # Sealed: only its own consortium reads it before the deadline.
+        sealed: BidDocument.objects.of_own_bid(sealed, sme).get(),
+    }
+    assert {d.kind for d in documents} >= {"call", "consultation_notice", "consultation_summary"}
+    assert (phase1.status, phase2.status, call.status) == (Phase.Status.AWARDED, Phase.Status.OPEN, "call")
+    assert AwardDecision.objects.get(phase=phase1).status == AwardDecision.Status.FINAL
+    assert phase2.is_sealed() and not phase1.is_sealed() and not BidDocument.objects.filter(bid=sealed)
+    assert contract.award.bid == ours and not Contract.objects.filter(award__bid=theirs).exists()
+    assert Clarification.objects.filter(phase__procurement=call, status="asked").count() == 2
+    assert Consortium.objects.get(pk=proposal.pk).status == Consortium.Status.PROPOSED
+
+    own = "sme_admin"
+
+    def on(phase_list):
+        return [({"slug": p.procurement.slug, "number": p.number}, p, None) for p in phase_list]
+
+    def in_call(procurement, obj, owner=None):
+        return [({"slug": procurement.slug, "pk": obj.pk}, obj, owner)]
+
+    bids = [(ours, own), (theirs, None), (sealed, own)]
+    objects = {
+        **{
+            f"procurement:{name}": [(call, None), (draft, None)]
+            for name in ("detail", "consultation", "call_pdf")
+        },
+        **{
+            f"procurement:{name}": [(call, None)]
+            for name in (
+                "clarifications",
+                "messages",
+                "register",
+                "register_summary",
+                "register_csv",
+                "gifts_csv",
+                "record_interaction",
+                "declare_gift",
+                "partners",
+                "consortia",
+                "cancel",
+                "register_interest",
+                "event_add",
+                "input_submit",
+                "summary_publish",
+            )
+        },
+        # A draft's pages: a published call is no longer edited.
+        **{
+            f"procurement:{name}": [(draft, None)]
+            for name in ("edit", "publish", "phase_add", "consultation_open")
+        },
+        "procurement:document": [(document, None) for document in documents],
+        "procurement:consortium": [(home_sense, own), (loire, None), (proposal, None)],
+        **{f"procurement:{name}": bids for name in ("bid_detail", "bid_receipt", "evaluate_bid")},
+        "procurement:evaluation_bids": [(chair, None), (second_chair, None)],
+        "procurement:contract": [(contract, own)],
+        "wagtail_serve": [(index, None), *((notice, None) for notice in notices)],
+    }
+    kwargs = {
+        **{
+            f"procurement:{name}": [({"ocid": p.ocid}, p, None) for p in (call, phase1, phase2, draft)]
+            for name in ("ocds_releases", "ocds_record")
+        },
+        **{f"procurement:{name}": on([phase1, phase2]) for name in ("bid", "evaluation", "award")},
+        **{
+            f"procurement:{name}": on([draft_phase])
+            for name in ("phase_edit", "phase_remove", "criterion_add")
+        },
+        "procurement:phase_open": on([call.phases.get(number=3)]),
+        "procurement:criterion_edit": [
+            ({"slug": draft.slug, "number": draft_phase.number, "pk": criterion.pk}, criterion, None)
+        ],
+        "procurement:event_attendance": in_call(call, event),
+        **{
+            f"procurement:{name}": in_call(call, contribution, own)
+            for name in ("input_used", "input_document")
+        },
+        "procurement:bid_document": [
+            ({"pk": one.pk, "document_pk": documents_of[one].pk}, documents_of[one], owner)
+            for one, owner in bids
+        ],
+        "procurement:evaluation_document": [
+            ({"pk": one.pk, "document": documents_of[one].pk}, documents_of[one], owner)
+            for one, owner in bids
+        ],
+    }
+
+    def url(name, **kw):
+        return reverse(f"procurement:{name}", kwargs=kw)
+
+    def pages_of(one):
+        document = documents_of[one]
+        return (
+            url("bid_detail", pk=one.pk),
+            url("evaluate_bid", pk=one.pk),
+            url("bid_document", pk=one.pk, document_pk=document.pk),
+            url("evaluation_document", pk=one.pk, document=document.pk),
+        )
+
+    def readers(names: str) -> frozenset:
+        return frozenset(names.split())
+
+    detail, evaluated, download, evaluation_download = pages_of(ours)
+    secrets = [
+        # Bid content, once the deadline has passed: the consortium, the procurer and platform administrators
+        # (and the evaluators without conflict); not the intermediary cluster, not rival firms.
+        Secret(
+            summary_marker(SEALED["ours-1"]),
+            readers("sme_admin procurer superuser"),
+            {detail: readers("sme_admin procurer superuser"), evaluated: readers("procurer superuser")},
+        ),
+        Secret(
+            SEALED["ours-1"],
+            readers("sme_admin procurer superuser"),
+            {
+                download: readers("sme_admin procurer superuser"),
+                evaluation_download: readers("procurer superuser"),
+            },
+        ),
+    ]
+    detail, evaluated, download, evaluation_download = pages_of(theirs)
+    secrets += [
+        Secret(
+            summary_marker(SEALED["theirs-1"]),
+            readers("procurer superuser"),
+            {detail: readers("procurer superuser"), evaluated: readers("procurer superuser")},
+        ),
+        Secret(
+            SEALED["theirs-1"],
+            readers("procurer superuser"),
+            {download: readers("procurer superuser"), evaluation_download: readers("procurer superuser")},
+        ),
+    ]
+    detail, _evaluated, download, _evaluation_download = pages_of(sealed)
+    secrets += [
+        # Sealed until the deadline: nobody but its own consortium, not the authority, not administrators.
+        Secret(summary_marker(SEALED["ours-2"]), readers("sme_admin"), {detail: readers("sme_admin")}),
+        Secret(SEALED["ours-2"], readers("sme_admin"), {download: readers("sme_admin")}),
+        Secret(SEALED_PRICE, readers("sme_admin")),
+        # The price of a bid that did not win is never published (the winner's is, with its award); the
+        # cluster, which brokers consortia, does not read it either, not even in the admin's bid listing.
+        Secret(RIVAL_PRICE, readers("procurer superuser")),
+        # Written input to the consultation: the authority and the firm that sent it.
+        *(
+            Secret(
+                text,
+                readers("sme_admin procurer superuser"),
+                {url("consultation", slug=call.slug): readers("sme_admin procurer superuser")},
+            )
+            for text in (INPUT_SUBJECT, INPUT)
+        ),
+        Secret(
+            INPUT_DOCUMENT,
+            readers("sme_admin procurer superuser"),
+            {
+                url("input_document", slug=call.slug, pk=contribution.pk): readers(
+                    "sme_admin procurer superuser"
+                )
+            },
+        ),
+        # A direct message: its two sides, and the register (compliance, the intermediaries).
+        Secret(
+            MESSAGE,
+            readers("sme_admin procurer staff_user superuser"),
+            {
+                url("messages", slug=call.slug): readers("sme_admin procurer"),
+                url("register", slug=call.slug): readers("staff_user superuser"),
+            },
+        ),
+        # The people present at a contact: the full register only, never its public summary or exports.
+        Secret(
+            PRESENT,
+            readers("staff_user superuser"),
+            {url("register", slug=call.slug): readers("staff_user superuser")},
+        ),
+        # A question waiting for its answer: procurers and administrators; not other firms, not the cluster.
+        Secret(
+            RIVAL_QUESTION,
+            readers("procurer superuser"),
+            {url("clarifications", slug=call.slug): readers("procurer superuser")},
+        ),
+    ]
+    return Part(objects=objects, kwargs=kwargs, secrets=secrets)
+
+
+# Texts of the procurement world that only some may read (see procurement_world's secrets).
+SEALED = {
+    "ours-1": "sealed-document-homesense-phase-1",
+    "theirs-1": "sealed-document-loire-care-phase-1",
+    "ours-2": "sealed-document-homesense-phase-2",
+}
+INPUT = "private-input-of-breizh-sensors"
+INPUT_SUBJECT = "private-input-subject-of-breizh-sensors"
+RIVAL_PRICE = "41234.57"
+SEALED_PRICE = "301234.56"
+INPUT_DOCUMENT = "private-input-attachment-of-breizh-sensors"
+MESSAGE = "private-message-of-breizh-sensors"
+PRESENT = "Aino Crawlinen, present at the meeting"
+RIVAL_QUESTION = "private-question-of-loire-mobile"
+
+
+def summary_marker(document_marker: str) -> str:
+    return document_marker.replace("sealed-document", "sealed-summary")
+
+
 # ------------------------------------------------------------------------------------------- requests
 
 
@@ -857,7 +1483,10 @@ def _fallbacks(converter, world: World) -> list:
 def visits_for(route: Route, world: World) -> list[Visit]:
     """The URLs to request for one route: one per real object it can show, and one that does not exist."""
     if route.name == "wagtail_serve":
-        return [Visit("/", route), Visit(f"/{MISSING_TEXT}/", route)]
+        pages = [
+            Visit(page.get_url(), route, page, owner) for page, owner in world.objects.get(route.name, [])
+        ]
+        return [Visit("/", route), *pages, Visit(f"/{MISSING_TEXT}/", route)]
     names = [name for name, _ in route.params]
     converters = dict(route.params)
     if not names and not route.positional:
@@ -946,8 +1575,18 @@ def expectation(persona: str, visit: Visit, world: World) -> str | None:
     route, obj = visit.route, visit.obj
     if route.is_admin:
         return admin_expectation(persona, visit)
+    if route.name == "wagtail_serve" and obj is not None:
+        # The public site serves every live page to everyone, except a notice of a procurement in draft.
+        procurement = getattr(obj.specific, "procurement", None)
+        return (
+            "refused"
+            if procurement is not None and procurement.status == Procurement.Status.DRAFT
+            else "granted"
+        )
     if not is_ours(route):
         return None
+    if route.name.startswith("procurement:"):
+        return procurement_expectation(persona, visit)
     if route.view_name in PUBLIC_VIEWS:
         return "granted" if obj is not None else None
     if persona == "anonymous":
@@ -1142,6 +1781,163 @@ CAMPAIGN_POST_ONLY = {
 }
 
 
+# Who may open the procurement world's pages (see procurement_world).
+_EVERYONE = access("anonymous participant sme_admin staff_user procurer funder superuser", "")
+_SIGNED_IN = access("participant sme_admin staff_user procurer funder superuser", "")
+_NOBODY = access("", "participant sme_admin staff_user procurer funder superuser")
+_AUTHORITY = access("procurer superuser", "participant sme_admin staff_user funder")
+_INTERMEDIARY = access("staff_user superuser", "participant sme_admin procurer funder")
+# Procurement pages anybody may open, signed in or not: consulted before the rule that refuses anonymous
+# visitors. With an object in their URL, they show a published procurement's to everyone.
+PROCUREMENT_PUBLIC = {
+    # The list of procurements (drafts only for their authority, its intermediaries and administrators).
+    "index",
+    # A published call is a public notice: its page, its market consultation (events, who took part) and
+    # the documents generated from it.
+    "detail",
+    "consultation",
+    "call_pdf",
+    "document",
+    # Answers go to every bidder at the same moment, without saying who asked: they are published.
+    "clarifications",
+    # The interaction register summarised: counts by kind, month and organisation; no people, no summaries.
+    "register_summary",
+    # The partner-search board: organisations' offers and needs, so that firms find partners.
+    "partners",
+    # Open contracting data.
+    "ocds_index",
+    "ocds_bulk",
+    "ocds_releases",
+    "ocds_record",
+}
+# Who may open the other procurement pages, for the call, the SME's consortium and its bids (the SME's
+# consortium won phase 1 and has bid, sealed, in phase 2).
+PROCUREMENT_PAGES = {
+    # Procurers of an authority start procurements and edit them while they are drafts.
+    "create": _AUTHORITY,
+    "edit": _AUTHORITY,
+    "phase_edit": _AUTHORITY,
+    # Cluster staff: the calls they intermediate, with their registers.
+    "registers": _INTERMEDIARY,
+    # Direct messages: the authority and the bidders' side (a firm, the intermediary cluster). A platform
+    # administrator speaks for no organisation.
+    "messages": access("sme_admin staff_user procurer", "participant funder superuser"),
+    "record_interaction": access("sme_admin staff_user procurer", "participant funder superuser"),
+    # The full register (people present, summaries) is for the authority's compliance officers (none
+    # here), the neutral intermediaries and platform administrators; not for the procurers.
+    "register": _INTERMEDIARY,
+    "register_csv": _INTERMEDIARY,
+    "gifts_csv": _INTERMEDIARY,
+    # The authority's staff declare what they were offered.
+    "declare_gift": _AUTHORITY,
+    # Anybody signed in has a list of their consortia, a bid page per phase (which says when they lead no
+    # consortium) and a list of the panels they sit on (empty for most).
+    "consortia": _SIGNED_IN,
+    "bid": _SIGNED_IN,
+    "my_evaluations": _SIGNED_IN,
+    # A consortium: its members, the intermediary cluster and platform administrators; not the authority.
+    "consortium": access("sme_admin staff_user superuser", "participant procurer funder"),
+    # That a bid exists: its consortium, the authority, the intermediary cluster, administrators (and the
+    # phase's evaluators); its content only to some of them (see the secrets of procurement_world).
+    "bid_detail": access("sme_admin staff_user procurer superuser", "participant funder"),
+    # The receipt is the bidder's own, for nobody else.
+    "bid_receipt": access("sme_admin", "participant staff_user procurer funder superuser"),
+    # Bid documents, once the deadline has passed: the consortium, the procurer and administrators.
+    "bid_document": access("sme_admin procurer superuser", "participant staff_user funder"),
+    # The evaluation and the award: the authority's procurers (and the panel's chair, who is no persona;
+    # a platform administrator passes Django's superuser shortcut of procurement.manage_evaluation).
+    "evaluation": _AUTHORITY,
+    "evaluate_bid": _AUTHORITY,
+    "evaluation_document": _AUTHORITY,
+    "award": _AUTHORITY,
+    # An evaluator's own list of bids: theirs alone, not even an administrator's.
+    "evaluation_bids": _NOBODY,
+    # The contract: the authority and the contractor's consortium; not the intermediary.
+    "contract": access("sme_admin procurer superuser", "participant staff_user funder"),
+    # Written input's attachment: the authority and the organisation that sent it.
+    "input_document": access("sme_admin procurer superuser", "participant staff_user funder"),
+}
+# Objects others see less (or more) of than the table above says: (view name, case) → who may open it.
+# Cases: "draft" (the authority's procurement still in draft), "rival" (another consortium's), "sealed" (a
+# bid of a phase before its deadline).
+PROCUREMENT_CASES = {
+    # A draft: its authority and platform administrators (the cluster does not intermediate this one);
+    # it has no open data at all.
+    **{
+        (name, "draft"): access("procurer superuser", "anonymous participant sme_admin staff_user funder")
+        for name in ("detail", "consultation", "call_pdf")
+    },
+    **{(name, "draft"): access("", " ".join(PERSONAS)) for name in ("ocds_releases", "ocds_record")},
+    # Rival firms do not even learn that another consortium, or its bid, exists.
+    ("consortium", "rival"): _INTERMEDIARY,
+    ("bid_detail", "rival"): access("staff_user procurer superuser", "participant sme_admin funder"),
+    ("bid_receipt", "rival"): _NOBODY,
+    ("bid_document", "rival"): _AUTHORITY,
+    # Sealed until the deadline: only its own consortium reads it; not the authority, not administrators.
+    ("bid_document", "sealed"): access("sme_admin", "participant staff_user procurer funder superuser"),
+    ("evaluation_document", "sealed"): _NOBODY,
+}
+# Procurement routes that only take a POST (a GET answers 405): crawled for server errors only.
+PROCUREMENT_POST_ONLY = {
+    "publish",
+    "cancel",
+    "register_interest",
+    "phase_add",
+    "phase_remove",
+    "phase_open",
+    "criterion_add",
+    "criterion_edit",
+    "consultation_open",
+    "event_add",
+    "event_attendance",
+    "input_submit",
+    "input_used",
+    "summary_publish",
+}
+
+
+def procurement_of(obj) -> Procurement | None:
+    if isinstance(obj, Procurement):
+        return obj
+    for path in ("procurement", "phase.procurement", "bid.phase.procurement", "consortium.procurement"):
+        target = obj
+        for name in path.split("."):
+            target = getattr(target, name, None)
+        if isinstance(target, Procurement):
+            return target
+    return None
+
+
+def procurement_case(visit: Visit) -> str | None:
+    """Which row of PROCUREMENT_CASES applies to the object in the URL, if any (see there)."""
+    obj = visit.obj
+    procurement = procurement_of(obj)
+    if procurement is not None and procurement.status == Procurement.Status.DRAFT:
+        return "draft"
+    bid = obj if isinstance(obj, Bid) else getattr(obj, "bid", None)
+    if isinstance(bid, Bid) and Phase.objects.get(pk=bid.phase_id).is_sealed():
+        return "sealed"
+    if isinstance(bid, Bid) or isinstance(obj, Consortium):
+        return None if visit.owner == "sme_admin" else "rival"
+    return None
+
+
+def procurement_expectation(persona: str, visit: Visit) -> str | None:
+    route = visit.route
+    name = route.view_name
+    missing = visit.obj is None and bool(route.params)
+    if name in PROCUREMENT_PUBLIC:
+        if missing:
+            return None
+        return PROCUREMENT_CASES.get((name, procurement_case(visit)), _EVERYONE).get(persona)
+    if persona == "anonymous":
+        return "refused"
+    if missing or name in PROCUREMENT_POST_ONLY:
+        return None
+    access_ = PROCUREMENT_CASES.get((name, procurement_case(visit))) or PROCUREMENT_PAGES.get(name, {})
+    return access_.get(persona)
+
+
 def admin_expectation(persona: str, visit: Visit) -> str | None:
     route = visit.route
     if persona not in ADMINS:
@@ -1232,6 +2028,65 @@ def test_every_campaign_page_is_crawled_with_real_objects_and_has_an_expectation
     assert not (CAMPAIGN_PAGES.keys() | CAMPAIGN_POST_ONLY) - {route.view_name for route in routes}
 
 
+def body_of(response) -> bytes:
+    """The whole body, streamed ones (files, CSV, the OCDS bulk package) included."""
+    # (The test client closes a streamed response once it has been read.)
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def secrets_problems(persona: str, visit: Visit, response, world: World) -> list[str]:
+    """Where a secret of the world shows up for someone who may not read it, or fails to show for a reader
+    on a page that must show it."""
+    try:
+        body = body_of(response)
+    except Exception as error:  # a stream that breaks half-way is a server error its status code hides
+        return [f"{visit.url} failed while streaming its body: {error!r}"]
+    problems = []
+    for secret in world.secrets:
+        found = secret.text.encode() in body
+        if found and persona not in secret.readers:
+            problems.append(f"{visit.url} shows “{secret.text}” to a {persona}, who may not read it")
+        elif not found and response.status_code == 200 and persona in secret.shown.get(visit.url, ()):
+            problems.append(
+                f"{visit.url} does not show “{secret.text}” to a {persona}, who must find it there"
+            )
+    return problems
+
+
+def test_every_procurement_page_is_crawled_with_real_objects_and_has_an_expectation(world):
+    routes = [route for route in ROUTES if route.name.startswith("procurement:")]
+    assert len(routes) >= 50
+    said = PROCUREMENT_PAGES.keys() | PROCUREMENT_POST_ONLY | PROCUREMENT_PUBLIC
+    without_expectation = {route.view_name for route in routes if route.view_name not in said}
+    assert not without_expectation, "say who may open these procurement pages"
+    assert not PROCUREMENT_PAGES.keys() & (PROCUREMENT_POST_ONLY | PROCUREMENT_PUBLIC)
+    # Every table names every signed-in persona (the anonymous visitor too where the page is public).
+    for access_ in [*PROCUREMENT_PAGES.values(), *PROCUREMENT_CASES.values()]:
+        assert set(access_) >= set(PERSONAS) - {"anonymous"}, access_
+    without_objects = {
+        route.name
+        for route in routes
+        if route.params and not any(visit.obj is not None for visit in visits_for(route, world))
+    }
+    assert not without_objects, "the crawl needs real objects for these procurement pages"
+    # Expectations of pages that no longer exist hide nothing, but mislead the reader.
+    names = {route.view_name for route in routes}
+    assert not (said | {name for name, _case in PROCUREMENT_CASES}) - names
+    # Each case the table states is met by an object of the world.
+    met = {
+        (route.view_name, procurement_case(visit))
+        for route in routes
+        for visit in visits_for(route, world)
+        if visit.obj is not None
+    }
+    assert not PROCUREMENT_CASES.keys() - met, "the world needs objects for these cases"
+    # The secrets are looked for where their readers must find them, and the public notices are served.
+    visited = {visit.url for route in ROUTES for visit in visits_for(route, world)}
+    assert world.secrets and all(url in visited for secret in world.secrets for url in secret.shown)
+    notices = [page.specific for page, _owner in world.objects["wagtail_serve"]]
+    assert {type(page) for page in notices} == {ProcurementIndexPage, ChallengeNoticePage, CallNoticePage}
+
+
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_every_page_answers_without_server_error_and_refuses_what_the_persona_may_not_see(persona, world):
     client = Client()
@@ -1250,6 +2105,7 @@ def test_every_page_answers_without_server_error_and_refuses_what_the_persona_ma
                 problems.append(f"{visit.url} was shown, but a {persona} may not see it")
             elif expected == "granted" and response.status_code != 200:
                 problems.append(f"{visit.url} answered {response.status_code}, but a {persona} may see it")
+            problems += secrets_problems(persona, visit, response, world)
     assert crawled > 100
     assert not problems, f"{len(problems)} of {crawled} pages went wrong for {persona}:\n" + "\n".join(
         problems
