@@ -22,6 +22,7 @@ from procurement.factories import (
     ProcurementFactory,
 )
 from procurement.models import Phase
+from procurement.services import calls
 from tests.conftest import with_totp
 
 
@@ -80,6 +81,24 @@ def call(authority, cluster, procurer, accept):
             budget=Decimal("450000.00") if number == 2 else Decimal("900000.00"),
             max_contractors=3 if number == 2 else 2,
         )
+    accept(procurer, procurement, authority)
+    return procurement
+
+
+@pytest.fixture
+def draft(procurer, authority, cluster, accept):
+    """A draft procurement of ``authority`` made by the service: three default phases, no criteria yet."""
+    procurement = calls.create_procurement(
+        buyer=authority,
+        title="Home care that sees a fall coming",
+        challenge="Older people want to live at home longer, safely.",
+        needs="Detect falls early, without cameras.",
+        expected_outcome="Nurses act before a crisis.",
+        budget=Decimal("1000000"),
+        time_zone="Europe/Helsinki",
+        intermediaries=[cluster],
+        acting_user=procurer,
+    )
     accept(procurer, procurement, authority)
     return procurement
 

@@ -31,23 +31,6 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-@pytest.fixture
-def draft(procurer, authority, cluster, accept):
-    procurement = calls.create_procurement(
-        buyer=authority,
-        title="Home care that sees a fall coming",
-        challenge="Older people want to live at home longer, safely.",
-        needs="Detect falls early, without cameras.",
-        expected_outcome="Nurses act before a crisis.",
-        budget=Decimal("1000000"),
-        time_zone="Europe/Helsinki",
-        intermediaries=[cluster],
-        acting_user=procurer,
-    )
-    accept(procurer, procurement, authority)
-    return procurement
-
-
 def other_procurer():
     elsewhere = OrganisationFactory(name="City of Turku", kind=Organisation.Kind.PUBLIC_AUTHORITY)
     return with_totp(MembershipFactory(organisation=elsewhere, role=Role.PROCURER, user=UserFactory()).user)

@@ -29,23 +29,6 @@ def media(settings, tmp_path):
 
 
 @pytest.fixture
-def draft(procurer, authority, cluster, accept):
-    procurement = calls.create_procurement(
-        buyer=authority,
-        title="Home care that sees a fall coming",
-        challenge="Older people want to live at home longer, safely.",
-        needs="Detect falls early, without cameras.",
-        expected_outcome="Nurses act before a crisis.",
-        budget=Decimal("1000000"),
-        time_zone="Europe/Helsinki",
-        intermediaries=[cluster],
-        acting_user=procurer,
-    )
-    accept(procurer, procurement, authority)
-    return procurement
-
-
-@pytest.fixture
 def consulting(draft, procurer):
     """The consultation is open for three weeks from now."""
     return services.open_consultation(
