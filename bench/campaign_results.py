@@ -19,11 +19,9 @@ during it, so that measuring never slows the timed runs.
 """
 
 import argparse
-import contextlib
 import json
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -31,6 +29,8 @@ import time
 import warnings
 from datetime import timedelta
 from pathlib import Path
+
+from support import add_postgres_flag, reset_peak_rss, resident_kb, run_on_database, setup
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -67,24 +67,6 @@ WORDS = [
     "easy",
 ]
 BATCH = 5_000
-
-
-def setup(database: Path, *, fresh: bool, migrate: bool = True) -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = "livinglab.settings.dev"
-    # DEBUG would keep every query in memory and skew the time and memory figures.
-    os.environ["DEBUG"] = "false"
-    if not os.environ.get("DATABASE_URL"):
-        database.parent.mkdir(parents=True, exist_ok=True)
-        if fresh and database.exists():
-            database.unlink()
-        os.environ["DATABASE_URL"] = f"sqlite:///{database}"
-    import django
-
-    django.setup()
-    if migrate:
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
 
 
 def codes(count: int, rng: random.Random) -> list[str]:
@@ -302,17 +284,6 @@ def files(campaign_pk: int):
     return {"pdf": pdf, "xlsx": xlsx}
 
 
-def resident_kb(field: str) -> int:
-    """VmRSS (now) or VmHWM (peak) of this process, in KB; ru_maxrss where /proc is missing."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
 def measure(kind: str, campaign_pk: int) -> None:
     """In a process of its own: the resident set before one build and its peak during it, as JSON."""
     import openpyxl  # noqa: F401  (importing is not building)
@@ -321,9 +292,8 @@ def measure(kind: str, campaign_pk: int) -> None:
 
     make = files(campaign_pk)[kind]
     connection.ensure_connection()
-    with contextlib.suppress(OSError):
-        # Linux: start the peak (VmHWM) again from the current resident set, so imports do not count.
-        Path("/proc/self/clear_refs").write_text("5")
+    # Start the peak (VmHWM) again from the current resident set, so imports do not count.
+    reset_peak_rss()
     before = resident_kb("VmRSS")
     make()
     peak = resident_kb("VmHWM")
@@ -341,15 +311,6 @@ def memory_of(kind: str, campaign_pk: int) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def create_database(url: str) -> None:
-    from tests.harness import postgres_bin
-
-    port = url.rsplit(":", 1)[1].split("/", 1)[0]
-    subprocess.run(
-        [postgres_bin("createdb"), "-h", "127.0.0.1", "-p", port, "-U", "postgres", "livinglab"], check=True
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -359,9 +320,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="timed runs of the analytics and the dashboard")
     parser.add_argument("--file-runs", type=int, default=3, help="timed builds of the PDF and of the XLSX")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument(
-        "--postgres", action="store_true", help="start a throwaway PostgreSQL server and measure on it"
-    )
+    add_postgres_flag(parser)
     parser.add_argument("--measure", choices=["pdf", "xlsx"], help=argparse.SUPPRESS)
     parser.add_argument("--campaign", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -369,24 +328,12 @@ def main() -> None:
         setup(ROOT / "var" / "bench" / "unused.sqlite3", fresh=False, migrate=False)
         measure(args.measure, args.campaign)
         return
-    if args.postgres:
-        import signal
-
-        # Stopped from outside: unwind, so that the PostgreSQL server is stopped and removed.
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-        from tests.harness import postgres_server
-
-        with postgres_server() as url:
-            create_database(url)
-            os.environ["DATABASE_URL"] = url
-            run(args)
-    else:
-        run(args)
+    run_on_database(args, run)
 
 
 def run(args) -> None:
     big = args.answers > 200_000
-    setup(ROOT / "var" / "bench" / f"campaign_results_{args.answers}.sqlite3", fresh=True)
+    setup(ROOT / "var" / "bench" / f"campaign_results_{args.answers}.sqlite3")
 
     from django.core.cache import cache
     from django.db import connection

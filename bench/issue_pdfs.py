@@ -39,6 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.core.mail.backends.base import BaseEmailBackend
+from support import throwaway_postgres, unwind_on_sigterm
 from voucher_world import enrolled_firm, open_fixed_programme
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -402,20 +403,15 @@ def mail_through_workers(
 def main() -> int:
     args = parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # progress lines show at once, also through tee
-    # Stopped from outside: unwind, so that the worker, Redis and PostgreSQL are stopped and removed.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # Stopped from outside: the worker, Redis and PostgreSQL are stopped and removed on the way out.
+    unwind_on_sigterm()
     sys.path.insert(0, str(BASE_DIR))
     with contextlib.ExitStack() as servers:
         workdir = redis_port = None
         if args.celery_workers:
             workdir = Path(servers.enter_context(tempfile.TemporaryDirectory(prefix="issue-pdfs-")))
             if not args.postgres:  # the worker processes and this one need a database server to share
-                from redeem import create_database
-
-                from tests.harness import postgres_server
-
-                args.postgres = servers.enter_context(postgres_server())
-                create_database(args.postgres)
+                args.postgres = servers.enter_context(throwaway_postgres())
             redis_port = servers.enter_context(redis_server(workdir))
         database = configure(args, redis_port)
         return run(args, database, workdir)

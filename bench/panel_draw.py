@@ -33,12 +33,13 @@ import argparse
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 import tracemalloc
 import warnings
 from pathlib import Path
+
+from support import percentile, reset_peak_rss, resident_kb, throwaway_postgres
 
 BENCH_DIR = Path(__file__).resolve().parent
 BASE_DIR = BENCH_DIR.parent
@@ -104,16 +105,6 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def create_database(url: str) -> None:
-    from tests.harness import postgres_bin
-
-    port = url.rsplit(":", 1)[1].split("/", 1)[0]
-    subprocess.run(
-        [postgres_bin("createdb"), "-h", "127.0.0.1", "-p", port, "-U", "postgres", "livinglab"],
-        check=True,
-    )
-
-
 def configure(url: str | None, reuse: bool) -> str:
     """Point Django at the benchmark database; must run before django.setup()."""
     os.environ["DJANGO_SETTINGS_MODULE"] = "livinglab.settings.dev"
@@ -143,11 +134,6 @@ def configure(url: str | None, reuse: bool) -> str:
 # ----------------------------------------------------------------------------------------------- figures
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def timed(label: str, work, runs: int, *, before=None, after=None) -> list[float]:
     """One untimed warm-up, then ``runs`` timed calls of ``work(run)``; milliseconds."""
     times = []
@@ -166,26 +152,6 @@ def timed(label: str, work, runs: int, *, before=None, after=None) -> list[float
         f"fastest {min(times):9.1f} ms"
     )
     return times
-
-
-def proc_status(field: str) -> int:
-    """A line of /proc/self/status in kB (Linux), 0 elsewhere."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def reset_peak_rss() -> bool:
-    """Reset the kernel's high-water mark of this process's resident set (Linux: clear_refs 5)."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
 
 
 # ---------------------------------------------------------------------------------------------- the floor
@@ -419,9 +385,9 @@ def measure(world, args) -> None:
     replayed = replay_draw(kept) == list(check)
     Draw.objects.filter(pk=kept.pk).delete()
     reset = reset_peak_rss()
-    rss_before = proc_status("VmRSS")
+    rss_before = resident_kb("VmRSS")
     kept = draw(99)
-    rss_after, hwm = proc_status("VmRSS"), proc_status("VmHWM")
+    rss_after, hwm = resident_kb("VmRSS"), resident_kb("VmHWM")
     Draw.objects.filter(pk=kept.pk).delete()
     print(
         f"memory of one draw: Python peak {peak / 1024 / 1024:.2f} MB (tracemalloc); resident set "
@@ -499,14 +465,7 @@ def main() -> int:
     sys.path.insert(0, str(BASE_DIR))
     sys.path.insert(0, str(BENCH_DIR))
     if args.postgres == THROWAWAY:
-        import signal
-
-        # Stopped from outside: unwind, so that the PostgreSQL server is stopped and removed.
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-        from tests.harness import postgres_server
-
-        with postgres_server() as url:
-            create_database(url)
+        with throwaway_postgres() as url:
             run(url, args)
     else:
         run(args.postgres, args)

@@ -14,9 +14,7 @@ tests/pilots/test_panel_views.py).
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -24,14 +22,7 @@ sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(BENCH_DIR.parent))
 
 from panel_draw import SQLITE_FILE  # noqa: E402
-
-
-def counting(log: list[str]):
-    def wrapper(execute, sql, params, many, context):
-        log.append(sql)
-        return execute(sql, params, many, context)
-
-    return wrapper
+from support import counting, timed  # noqa: E402
 
 
 def main() -> int:
@@ -86,14 +77,8 @@ def main() -> int:
         queries: list[str] = []
         with connection.execute_wrapper(counting(queries)):
             client.get(url)
-        times = []
-        for _ in range(args.runs):
-            started = time.perf_counter()
-            client.get(url)
-            times.append((time.perf_counter() - started) * 1000)
-        times.sort()
-        p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-        print(f"{label:40} {statistics.median(times):10.1f} {p95:8.1f} {len(queries):8d}")
+        median, p95 = timed(lambda url=url: client.get(url), args.runs)
+        print(f"{label:40} {median:10.1f} {p95:8.1f} {len(queries):8d}")
     return 0
 
 

@@ -25,8 +25,6 @@ bids up to ``--bids``.
 import argparse
 import os
 import random
-import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -34,27 +32,12 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from support import add_postgres_flag, counting, run_on_database, setup, timed
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 HOST = "localhost"  # in the dev profile's ALLOWED_HOSTS
-
-
-def setup(database: Path) -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = "livinglab.settings.dev"
-    # DEBUG would keep every query in memory and skew the figures.
-    os.environ["DEBUG"] = "false"
-    if not os.environ.get("DATABASE_URL"):
-        database.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{database}{suffix}").unlink(missing_ok=True)
-        os.environ["DATABASE_URL"] = f"sqlite:///{database}"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def build_world(evaluators: int, criteria: int):
@@ -170,16 +153,6 @@ def add_bids(phase, count: int, rng: random.Random) -> None:
         ConsensusScore.objects.bulk_create(consensus)
 
 
-def timed(fn, runs: int) -> tuple[float, float]:
-    times = []
-    for _i in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.95))]
-
-
 def measure(phase, procurer, runs: int) -> dict:
     from django.db import connection
     from django.test import Client
@@ -198,7 +171,7 @@ def measure(phase, procurer, runs: int) -> dict:
     assert "Ranking" in page and "ranking-totals" in page, "the overview does not show the ranking"
     # Counted by a wrapper: each request resets Django's own query log when it starts.
     captured: list[str] = []
-    with connection.execute_wrapper(lambda execute, sql, *rest: captured.append(sql) or execute(sql, *rest)):
+    with connection.execute_wrapper(counting(captured)):
         client.get(url)
     page_ms, page_p95 = timed(lambda: client.get(url), runs)
     evaluation = evaluate_phase(phase)
@@ -212,15 +185,6 @@ def measure(phase, procurer, runs: int) -> dict:
         "queries": len(captured),
         "ranking_ms": ranking_ms,
     }
-
-
-def create_database(url: str) -> None:
-    from tests.harness import postgres_bin
-
-    port = url.rsplit(":", 1)[1].split("/", 1)[0]
-    subprocess.run(
-        [postgres_bin("createdb"), "-h", "127.0.0.1", "-p", port, "-U", "postgres", "livinglab"], check=True
-    )
 
 
 def run(args) -> None:
@@ -272,25 +236,11 @@ def main() -> None:
     parser.add_argument("--criteria", type=int, default=8)
     parser.add_argument("--runs", type=int, default=30, help="timed requests per measurement (default 30)")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument(
-        "--postgres", action="store_true", help="start a throwaway PostgreSQL server and measure on it"
-    )
+    add_postgres_flag(parser)
     args = parser.parse_args()
     if not 0 < args.small < args.bids:
         parser.error("--small must be between 1 and --bids")
-    if args.postgres:
-        import signal
-
-        # Stopped from outside: unwind, so that the PostgreSQL server is stopped and removed.
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-        from tests.harness import postgres_server
-
-        with postgres_server() as url:
-            create_database(url)
-            os.environ["DATABASE_URL"] = url
-            run(args)
-    else:
-        run(args)
+    run_on_database(args, run)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ of the same releases built as one list and dumped at once.
 """
 
 import argparse
-import contextlib
 import gc
 import json
 import os
@@ -36,30 +35,14 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from support import add_postgres_flag, reset_peak_rss, resident_kb, run_on_database, setup
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 BATCH = 200
 REGIONS = ["Uusimaa", "Bretagne", "Pays de la Loire", "Skåne", "Oberösterreich", "Normandie"]
 COUNTRIES = ["FI", "FR", "FR", "SE", "AT", "FR"]
-
-
-def setup(database: Path, *, fresh: bool, migrate: bool = True) -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = "livinglab.settings.dev"
-    # DEBUG would keep every query in memory and skew the time and memory figures.
-    os.environ["DEBUG"] = "false"
-    if not os.environ.get("DATABASE_URL"):
-        database.parent.mkdir(parents=True, exist_ok=True)
-        if fresh and database.exists():
-            database.unlink()
-        os.environ["DATABASE_URL"] = f"sqlite:///{database}"
-    import django
-
-    django.setup()
-    if migrate:
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
 
 
 def build(procurements: int, bids: int, seed: int) -> None:
@@ -345,25 +328,14 @@ def traced(fn) -> tuple[float, object]:
     return peak / 2**20, result
 
 
-def resident_kb(field: str) -> int:
-    import resource
-
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
 def measure() -> None:
     """In a process of its own: the resident set before one streamed export and its peak during it."""
     import ocdsmerge  # noqa: F401  (importing is not exporting)
     from django.db import connection
 
     connection.ensure_connection()
-    with contextlib.suppress(OSError):
-        # Linux: start the peak (VmHWM) again from the current resident set, so imports do not count.
-        Path("/proc/self/clear_refs").write_text("5")
+    # Start the peak (VmHWM) again from the current resident set, so imports do not count.
+    reset_peak_rss()
     before = resident_kb("VmRSS")
     consume(export())
     peak = resident_kb("VmHWM")
@@ -381,15 +353,6 @@ def memory_of_process() -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
-def create_database(url: str) -> None:
-    from tests.harness import postgres_bin
-
-    port = url.rsplit(":", 1)[1].split("/", 1)[0]
-    subprocess.run(
-        [postgres_bin("createdb"), "-h", "127.0.0.1", "-p", port, "-U", "postgres", "livinglab"], check=True
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -398,32 +361,18 @@ def main() -> None:
     parser.add_argument("--bids", type=int, default=10, help="submitted bids per procurement (phase 1)")
     parser.add_argument("--runs", type=int, default=5, help="timed exports")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument(
-        "--postgres", action="store_true", help="start a throwaway PostgreSQL server and measure on it"
-    )
+    add_postgres_flag(parser)
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         setup(ROOT / "var" / "bench" / "unused.sqlite3", fresh=False, migrate=False)
         measure()
         return
-    if args.postgres:
-        import signal
-
-        # Stopped from outside: unwind, so that the PostgreSQL server is stopped and removed.
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-        from tests.harness import postgres_server
-
-        with postgres_server() as url:
-            create_database(url)
-            os.environ["DATABASE_URL"] = url
-            run(args)
-    else:
-        run(args)
+    run_on_database(args, run)
 
 
 def run(args) -> None:
-    setup(ROOT / "var" / "bench" / f"pcp_ocds_export_{args.procurements}.sqlite3", fresh=True)
+    setup(ROOT / "var" / "bench" / f"pcp_ocds_export_{args.procurements}.sqlite3")
 
     from django.db import connection
     from django.test import Client

@@ -19,7 +19,6 @@ import json
 import os
 import queue
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from support import percentile, throwaway_postgres
 from voucher_world import enrolled_firm, open_fixed_programme
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -67,16 +67,6 @@ class Setup:
     programme_pk: int
     codes: list[str]
     secrets: dict[str, str]  # firm label -> token secret
-
-
-def create_database(url: str) -> None:
-    from tests.harness import postgres_bin
-
-    port = url.rsplit(":", 1)[1].split("/", 1)[0]
-    subprocess.run(
-        [postgres_bin("createdb"), "-h", "127.0.0.1", "-p", port, "-U", "postgres", "livinglab"],
-        check=True,
-    )
 
 
 def build_data(count: int) -> Setup:
@@ -295,11 +285,6 @@ def run_load(port: int, secrets: dict[str, str], attempts: list[Attempt], client
     return outcomes, wall, work.qsize()
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 # --------------------------------------------------------------------------------------- correctness
 
 
@@ -384,13 +369,9 @@ def report(outcomes: list[Outcome], wall: float, left: int, args: argparse.Names
 
 def main() -> int:
     args = parse_args()
-    # Stopped from outside: unwind, so that gunicorn and the PostgreSQL server are stopped and removed.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.path.insert(0, str(BASE_DIR))
-    from tests.harness import postgres_server
-
-    with postgres_server() as url:
-        create_database(url)
+    # SIGTERM unwinds through this block, so gunicorn is stopped before the server.
+    with throwaway_postgres() as url:
         os.environ["DJANGO_SETTINGS_MODULE"] = "livinglab.settings.dev"
         os.environ["DEBUG"] = "false"
         os.environ["DATABASE_URL"] = url

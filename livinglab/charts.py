@@ -23,7 +23,14 @@ def horizontal_bars(rows: list[tuple[str, int]], *, row_height: int = 34) -> dic
 # ------------------------------------------------------------------------------------------ line charts
 
 # Each series differs by colour (3:1 against white or better) and by dash pattern, never by colour alone.
-LINE_STYLES = [("#0b4f6c", ""), ("#1e6b35", "9 5"), ("#8a4b08", "2 4"), ("#6b2d7b", "12 4 2 4")]
+LINE_STYLES = [
+    ("#0b4f6c", ""),
+    ("#1e6b35", "9 5"),
+    ("#8a4b08", "2 4"),
+    ("#6b2d7b", "12 4 2 4"),
+    ("#a4262c", "1 4"),
+    ("#4a5560", "14 4 4 4 4 4"),
+]
 
 
 @dataclass(frozen=True)

@@ -270,6 +270,11 @@ class MembershipQuerySet(models.QuerySet):
     def active(self):
         return self.filter(ended_at__isnull=True)
 
+    def addresses(self) -> list[str]:
+        """Where mail to these memberships goes: their active users' addresses, each once, sorted."""
+        users = self.filter(user__is_active=True).exclude(user__email="")
+        return sorted(set(users.values_list("user__email", flat=True)))
+
 
 class Membership(models.Model):
     """A user's role in an organisation; ended, never deleted, so that history stays readable."""

@@ -8,6 +8,9 @@ from .models import PRIVILEGED_ROLES, Membership, Organisation, Role
 
 CLUSTER_ROLES = {Role.CLUSTER_MANAGER, Role.LAB_COORDINATOR}
 ORG_ADMIN_ROLES = {Role.CLUSTER_MANAGER, Role.FIRM_ADMIN}
+# Organisations that act as firms (post needs and offers, bid, form consortia) and the roles acting for them.
+FIRM_KINDS = {Organisation.Kind.SME, Organisation.Kind.LARGE_ENTERPRISE, Organisation.Kind.RESEARCH}
+FIRM_ROLES = {Role.FIRM_ADMIN, Role.FIRM_MEMBER, Role.RESEARCHER}
 
 
 def active_memberships(user) -> list[Membership]:
@@ -23,6 +26,19 @@ def active_memberships(user) -> list[Membership]:
 
 def roles_in(user, organisation) -> set[str]:
     return {m.role for m in active_memberships(user) if m.organisation_id == organisation.pk}
+
+
+def roles_at(user, organisation_id) -> set[str]:
+    return {m.role for m in active_memberships(user) if m.organisation_id == organisation_id}
+
+
+def firm_ids(user) -> set[int]:
+    """Organisations for which ``user`` acts as a firm."""
+    return {
+        m.organisation_id
+        for m in active_memberships(user)
+        if m.organisation.kind in FIRM_KINDS and m.role in FIRM_ROLES
+    }
 
 
 @rules.predicate

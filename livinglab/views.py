@@ -9,6 +9,7 @@ from django.db.models import Count, Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -33,6 +34,16 @@ from .receipts import consent_receipt, ground_rules_receipt
 from .workspaces import WORKSPACE_SESSION_KEY, workspace_kind
 
 PAGE_SIZE = 20
+
+
+def safe_next(request, url: str | None) -> str | None:
+    """``url`` when it leads back into this site (a ``next`` field or the referrer), else None: a page never
+    sends anyone on to an address a link planted."""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return None
 
 
 def paginate(request, queryset, per_page: int = PAGE_SIZE, param: str = "page"):
@@ -198,6 +209,8 @@ def ground_rules_detail(request, pk):
         current = GroundRulesVersion.objects.current().filter(rules=version.rules).first()
         return version_replaced(request, version, current, "ground_rules_detail")
     organisations = visible_organisations(request.user)
+    # The page that asked for the rules (see includes/ground_rules_refusal.html): where the user goes back to.
+    back = safe_next(request, request.POST.get("next") or request.GET.get("next"))
     form = AcceptGroundRulesForm(
         request.POST or None, organisations=organisations, initial={"text_sha256": version.text_sha256}
     )
@@ -215,7 +228,7 @@ def ground_rules_detail(request, pk):
             messages.error(request, error.message)
         else:
             messages.success(request, _("Thank you: you accepted “%(rules)s”.") % {"rules": version})
-            return redirect("ground_rules_list")
+            return redirect(back or "ground_rules_list")
     accepted = GroundRulesAcceptance.objects.filter(version=version, user=request.user).select_related(
         "organisation"
     )
@@ -226,6 +239,7 @@ def ground_rules_detail(request, pk):
             "version": version,
             "form": form,
             "accepted": accepted,
+            "back": back,
         },
     )
 

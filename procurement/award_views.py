@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from livinglab.acting import pending_rules, refuse
 from livinglab.errors import DomainError
 from livinglab.policy import is_platform_admin
 from livinglab.views import paginate
@@ -18,7 +19,7 @@ from .models import Award, AwardDecision, Contract, Milestone
 from .rules import is_compliance, is_procurer
 from .services import awards as services
 from .services import evaluation as evaluation_services
-from .view_helpers import get_phase, pending_rules, refuse
+from .view_helpers import get_phase
 
 
 def _reads_awards(user, phase) -> bool:

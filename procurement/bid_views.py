@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from livinglab.acting import pending_rules, refuse
 from livinglab.errors import DomainError
 from livinglab.models import Organisation
 from livinglab.pdf import render_pdf
@@ -21,7 +22,7 @@ from .bid_forms import BidForm, answer_field
 from .models import Bid, BidContent, BidDocument, ConflictDeclaration, Consortium, ConsortiumMember
 from .rules import firm_ids, is_buyer_staff, is_intermediary, is_procurer
 from .services import bids as services
-from .view_helpers import get_phase, pending_rules, refuse
+from .view_helpers import get_phase
 
 
 def optional_url(name: str, *args) -> str | None:

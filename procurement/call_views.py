@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from livinglab.acting import acting_organisation, acting_organisations, pending_rules, refuse
 from livinglab.errors import DomainError
 from livinglab.models import Organisation, Role
 from livinglab.policy import CLUSTER_ROLES, active_memberships, is_platform_admin
@@ -33,7 +34,7 @@ from .models import (
 from .rules import FIRM_KINDS, firm_ids
 from .services import calls as services
 from .services import consultation as consulting
-from .view_helpers import acting_organisation, acting_organisations, get_procurement, pending_rules, refuse
+from .view_helpers import get_procurement
 
 Status = Procurement.Status
 PhaseStatus = Phase.Status

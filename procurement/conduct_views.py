@@ -2,7 +2,6 @@
 register with gift declarations, its CSV exports and its public summary. Thin views: every change goes
 through ``procurement.services.conduct`` or ``procurement.services.clarifications``."""
 
-import csv
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
@@ -11,7 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, F, IntegerField, Max, Prefetch, Q, Sum, When
 from django.db.models.functions import TruncMonth
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
@@ -19,10 +18,12 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from livinglab.acting import ORGANISATION_PARAM, acting_organisations, pending_rules, refuse
 from livinglab.charts import horizontal_bars, line_chart
 from livinglab.errors import DomainError
 from livinglab.models import Organisation
 from livinglab.policy import CLUSTER_ROLES, active_memberships, is_platform_admin
+from livinglab.spreadsheets import csv_response
 from livinglab.views import paginate
 
 from .conduct_forms import (
@@ -47,7 +48,7 @@ from .models import (
 from .rules import FIRM_KINDS, firm_ids
 from .services import clarifications as clarification_services
 from .services import conduct as services
-from .view_helpers import ORGANISATION_PARAM, acting_organisations, get_procurement, pending_rules, refuse
+from .view_helpers import get_procurement
 
 # ------------------------------------------------------------------------------------------ helpers
 
@@ -458,30 +459,6 @@ def register(request, slug: str):
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _cell(value) -> str:
-    """A value safe for spreadsheets: no cell is ever read as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _csv_response(filename: str, header: list[str], rows) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield "\ufeff" + writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([_cell(value) for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @login_required
 @require_GET
 def register_csv(request, slug: str):
@@ -516,7 +493,7 @@ def register_csv(request, slug: str):
         "organisations",
         "on_behalf_of",
     ]
-    return _csv_response(f"{procurement.slug}-interaction-register.csv", header, rows())
+    return csv_response(f"{procurement.slug}-interaction-register.csv", header, rows())
 
 
 @login_required
@@ -539,7 +516,7 @@ def gifts_csv(request, slug: str):
             ]
 
     header = ["id", "offered_on", "offered_by", "description", "value_eur", "outcome"]
-    return _csv_response(f"{procurement.slug}-gift-declarations.csv", header, rows())
+    return csv_response(f"{procurement.slug}-gift-declarations.csv", header, rows())
 
 
 @login_required

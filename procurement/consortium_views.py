@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from livinglab.acting import pending_rules, refuse
 from livinglab.errors import DomainError
 from livinglab.policy import active_memberships, is_platform_admin
 from livinglab.views import paginate
@@ -27,7 +28,7 @@ from .consortium_forms import (
 from .models import Bid, Consortium, ConsortiumMember, PartnerPost, Phase
 from .rules import firm_ids
 from .services import consortia as services
-from .view_helpers import get_procurement, pending_rules, refuse
+from .view_helpers import get_procurement
 
 MemberStatus = ConsortiumMember.Status
 VISIBLE_MEMBER = {MemberStatus.PROPOSED, MemberStatus.INVITED, MemberStatus.ACCEPTED}

@@ -9,6 +9,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from livinglab.acting import pending_rules, refuse
 from livinglab.charts import horizontal_bars
 from livinglab.errors import DomainError
 from livinglab.views import paginate
@@ -16,7 +17,7 @@ from livinglab.views import paginate
 from .evaluation_forms import AssignEvaluatorForm, DeclarationForm, criterion_forms
 from .models import Bid, BidContent, BidDocument, ConflictDeclaration, ConsensusScore, Evaluator, Score
 from .services import evaluation as services
-from .view_helpers import get_phase, pending_rules, refuse
+from .view_helpers import get_phase
 
 PAGE_SIZE = 25
 

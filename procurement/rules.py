@@ -3,11 +3,16 @@
 
 import rules
 
-from livinglab.models import Organisation, Role
-from livinglab.policy import CLUSTER_ROLES, active_memberships, is_platform_admin
-
-FIRM_KINDS = {Organisation.Kind.SME, Organisation.Kind.LARGE_ENTERPRISE, Organisation.Kind.RESEARCH}
-FIRM_ROLES = {Role.FIRM_ADMIN, Role.FIRM_MEMBER, Role.RESEARCHER}
+from livinglab.models import Role
+from livinglab.policy import (  # noqa: F401  (FIRM_KINDS and FIRM_ROLES are read from here by the app)
+    CLUSTER_ROLES,
+    FIRM_KINDS,
+    FIRM_ROLES,
+    active_memberships,
+    firm_ids,
+    is_platform_admin,
+    roles_at,
+)
 
 
 def _procurement(obj):
@@ -19,19 +24,6 @@ def _procurement(obj):
         if target is not None:
             return target
     return obj
-
-
-def roles_at(user, organisation_id) -> set[str]:
-    return {m.role for m in active_memberships(user) if m.organisation_id == organisation_id}
-
-
-def firm_ids(user) -> set[int]:
-    """Organisations for which ``user`` may register, post, form consortia and bid."""
-    return {
-        m.organisation_id
-        for m in active_memberships(user)
-        if m.organisation.kind in FIRM_KINDS and m.role in FIRM_ROLES
-    }
 
 
 @rules.predicate

@@ -10,10 +10,11 @@ from django.db.models import Count
 from django.utils import timezone
 from sepaxml import SepaTransfer
 
+from livinglab.spreadsheets import safe_text
+
 from .models import ZERO, Claim, PaymentBatch, cents, money_sum
 
 # A cell starting with one of these is read as a formula by spreadsheets (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,6 @@ def batch_total(batch: PaymentBatch) -> Decimal:
     return cents(batch.lines.aggregate(total=money_sum())["total"] or ZERO)
 
 
-def _cell(value) -> str:
-    text = str(value)
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
 def batch_csv(batch: PaymentBatch) -> bytes:
     """The batch as UTF-8 CSV with a byte-order mark, so that spreadsheets read accents correctly."""
     out = io.StringIO()
@@ -67,14 +63,14 @@ def batch_csv(batch: PaymentBatch) -> bytes:
     for t in transfers(batch):
         writer.writerow(
             [
-                _cell(t.claim.firm.name),
+                safe_text(t.claim.firm.name),
                 t.claim.reference,
-                _cell(t.claim.invoice_number),
-                _cell(t.claim.account_holder),
+                safe_text(t.claim.invoice_number),
+                safe_text(t.claim.account_holder),
                 t.claim.iban,
                 t.claim.bic,
                 f"{t.amount:.2f}",
-                _cell(t.remittance),
+                safe_text(t.remittance),
             ]
         )
     return ("\ufeff" + out.getvalue()).encode("utf-8")

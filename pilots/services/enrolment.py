@@ -465,11 +465,13 @@ def enrol_participant(
     witness_name: str = "",
     recruited_by: Organisation | None,
     submission_key: str = "",
+    at_event: str = "",
     acting_user: User,
 ) -> tuple[PanelMembership, bool]:
     """Enrol someone on their behalf (an interest group's representative or staff): consent recorded now
     from a signed paper form or a witness (active member), or asked for by e-mail (pending member, who gets
-    the confirmation mail); (membership, created). The same ``submission_key`` enrols only once."""
+    the confirmation mail); (membership, created). The same ``submission_key`` enrols only once. Staff
+    signing someone up at an event name it in ``at_event`` (the membership's source is then the event)."""
     purposes, explicit_purposes = list(purposes), list(explicit_purposes)
     if not acting_user.has_perm("pilots.enrol_into_panel", panel):
         raise PanelError(_("You cannot enrol people into this panel."))
@@ -521,6 +523,7 @@ def enrol_participant(
             else None,
             recruited_by=recruited_by,
             submission_key=submission_key,
+            at_event=at_event,
             acting_user=acting_user,
         ),
     )
@@ -539,6 +542,7 @@ def _enrol(
     evidence,
     recruited_by,
     submission_key,
+    at_event,
     acting_user,
 ) -> tuple[PanelMembership, bool]:
     import_key = f"enrol:{submission_key}"[:64] if submission_key else ""
@@ -562,10 +566,12 @@ def _enrol(
             explicit_purposes=explicit_purposes,
             evidence=evidence,
         )
+    Source = PanelMembership.Source
     membership, _created = add_member(
         panel,
         person,
-        source=PanelMembership.Source.INTEREST_GROUP if recruited_by else PanelMembership.Source.STAFF,
+        source=Source.INTEREST_GROUP if recruited_by else Source.EVENT if at_event else Source.STAFF,
+        source_detail=at_event[:200],
         acting_user=acting_user,
         confirmed=recorded,
         recruited_by=recruited_by,

@@ -37,6 +37,7 @@ from livinglab import audit
 from livinglab.errors import DomainError
 from livinglab.models import HouseholdType, Person, User
 from livinglab.services import enrol_person
+from livinglab.spreadsheets import safe_text
 
 from ..errors import PanelError
 from ..models import (
@@ -1224,16 +1225,12 @@ def error_report_csv(panel_import: PanelImport) -> str:
         writer.writerow(
             [
                 error.get("line") or "",
-                _safe(error.get("column", "")),
-                _safe(error.get("value", "")),
+                safe_text(error.get("column", "")),
+                safe_text(error.get("value", "")),
                 describe_error(error),
             ]
         )
     return "\ufeff" + out.getvalue()
-
-
-def _safe(text: str) -> str:
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @transaction.atomic

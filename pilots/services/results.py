@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from livinglab import audit
 from livinglab.models import ConsentRecord, Organisation, Person, User
 from livinglab.pdf import render_pdf
+from livinglab.spreadsheets import FORMULA_STARTS
 
 from .. import analytics, result_charts
 from ..errors import CampaignError
@@ -46,7 +47,6 @@ CONTENT_TYPES = {
     ResultsFile.Kind.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ResultsFile.Kind.REPORT: "application/pdf",
 }
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 # ------------------------------------------------------------------------------------------- tags
@@ -321,7 +321,7 @@ def _guard(frame: pd.DataFrame) -> pd.DataFrame:
     for column in frame.columns:
         if frame[column].dtype == object:
             text = frame[column]
-            risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_PREFIXES))
+            risky = text.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
             if risky.any():
                 frame[column] = text.where(~risky, "'" + text.astype(str))
     return frame

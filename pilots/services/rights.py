@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from livinglab import audit
 from livinglab.models import ConsentRecord, GroundRulesAcceptance, Guardianship, Person, User
 from livinglab.services import withdraw_consent
+from livinglab.spreadsheets import FORMULA_STARTS
 
 from ..errors import PanelError
 from ..models import (
@@ -270,16 +271,13 @@ def _readme() -> str:
     return "\n".join(str(line) for line in lines) + "\n"
 
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _safe_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """Text that a spreadsheet would run as a formula is shown as text (CSV injection)."""
 
     def guard(value):
         if isinstance(value, dict | list):
             value = json.dumps(value, ensure_ascii=False, default=str)
-        if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        if isinstance(value, str) and value.startswith(FORMULA_STARTS):
             return "'" + value
         return value
 

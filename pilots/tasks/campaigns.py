@@ -21,10 +21,10 @@ CLAIM_SECONDS = 60 * 60 * 24 * 30
 
 
 def _addresses(organisation_id: int, roles=None) -> list[str]:
-    members = Membership.objects.active().filter(organisation_id=organisation_id).exclude(user__email="")
+    members = Membership.objects.active().filter(organisation_id=organisation_id)
     if roles is not None:
         members = members.filter(role__in=roles)
-    return sorted(set(members.values_list("user__email", flat=True)))
+    return members.addresses()
 
 
 def _send_once(key: str, template: str, context: dict, to: list[str]) -> bool:

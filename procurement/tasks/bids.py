@@ -26,14 +26,7 @@ __all__ = [
 
 def organisation_addresses(organisation: Organisation) -> list[str]:
     """Where mail for an organisation taking part in a call goes: its active firm staff and researchers."""
-    return sorted(
-        set(
-            Membership.objects.active()
-            .filter(organisation=organisation, role__in=FIRM_ROLES, user__is_active=True)
-            .exclude(user__email="")
-            .values_list("user__email", flat=True)
-        )
-    )
+    return Membership.objects.active().filter(organisation=organisation, role__in=FIRM_ROLES).addresses()
 
 
 def _send_once(obj, field: str, to: list[str], template: str, context: dict) -> bool:

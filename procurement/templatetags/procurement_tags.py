@@ -20,6 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from livinglab.charts import horizontal_bars
+from livinglab.db import SubqueryCount
 from livinglab.models import Organisation, Role
 from livinglab.policy import CLUSTER_ROLES, active_memberships, is_platform_admin
 from livinglab.views import paginate
@@ -132,16 +133,6 @@ def weight(value) -> str:
 
 
 # ------------------------------------------------------------------------------------------ counting
-
-
-class SubqueryCount(Subquery):
-    """The number of rows of a correlated subquery, as an annotation (0 when there are none)."""
-
-    template = "(SELECT COUNT(*) FROM (%(subquery)s) _count)"
-    output_field = IntegerField()
-
-    def __init__(self, queryset, **extra):
-        super().__init__(queryset.order_by().values("pk"), **extra)
 
 
 def progress(done: int, expected: int) -> str:

@@ -59,6 +59,13 @@ def test_line_chart_puts_every_series_on_the_same_axes_and_styles_each_different
     ]
 
 
+def test_six_series_each_get_their_own_colour_and_their_own_dash_pattern():
+    chart = line_chart([(f"Series {i}", [(date(2026, 3, 1), i)]) for i in range(6)], **PLOT)
+    lines = chart["lines"]
+    assert len({line.colour for line in lines}) == 6
+    assert len({line.dash for line in lines}) == 6
+
+
 def test_the_data_table_may_name_its_rows_differently_from_the_ticks():
     chart = line_chart(
         [("Committed", [(date(2026, 3, 1), 1)])],
