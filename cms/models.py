@@ -1,6 +1,6 @@
 from django import forms
 from django.db import models
-from django.db.models import Case, Exists, OuterRef, Q, Value, When
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.template.response import TemplateResponse
@@ -28,6 +28,8 @@ class HomePage(Page):
         "cms.VoucherProgrammePage",
         "cms.CampaignCallPage",
         "cms.ProcurementIndexPage",
+        "cms.B2BEventIndexPage",
+        "cms.ProviderDirectoryPage",
     ]
     max_count = 1
 
@@ -47,6 +49,8 @@ class StandardPage(Page):
         "cms.VoucherProgrammePage",
         "cms.CampaignCallPage",
         "cms.ProcurementIndexPage",
+        "cms.B2BEventIndexPage",
+        "cms.ProviderDirectoryPage",
     ]
 
     class Meta:
@@ -546,4 +550,136 @@ class CallNoticePage(ProcurementNotice):
             ),
             challenge_notice=self.sibling(ChallengeNoticePage),
         )
+        return context
+
+
+# --------------------------------------------------------------------------------------------------
+# B2B channel: the public list of cluster events and the public directory of service providers. Both read
+# the B2B models live; registering for an event and asking a provider for contact need a sign-in.
+
+EVENTS_PER_PAGE = 10
+PROVIDERS_PER_PAGE = 10
+
+
+class B2BEventFilterForm(forms.Form):
+    """The public event list's filter, read from the query string."""
+
+    kind = forms.ChoiceField(label=_("Kind of event"), required=False, choices=[])
+
+    def __init__(self, *args, **kwargs):
+        from livinglab.b2b.models import Event
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", _("Any kind")), *Event.Kind.choices]
+
+
+class B2BEventIndexPage(Page):
+    """The public list of the cluster's published B2B events: upcoming ones first (soonest first), then
+    past ones (latest first), each with its date in the event's time zone, venue and places left."""
+
+    introduction = models.TextField(_("introduction"), blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("introduction")]
+    parent_page_types = ["cms.HomePage", "cms.StandardPage"]
+    subpage_types: list[str] = []
+    max_count = 1
+
+    class Meta:
+        verbose_name = _("B2B event list")
+
+    def get_context(self, request, *args, **kwargs):
+        from livinglab.b2b.models import Event, EventRegistration
+        from livinglab.views import paginate
+
+        context = super().get_context(request, *args, **kwargs)
+        now = timezone.now()
+        form = B2BEventFilterForm(request.GET or None)
+        events = Event.objects.filter(status=Event.Status.PUBLISHED)
+        if form.is_valid() and form.cleaned_data["kind"]:
+            events = events.filter(kind=form.cleaned_data["kind"])
+        registered = EventRegistration.objects.filter(
+            event=OuterRef("pk"), status=EventRegistration.Status.REGISTERED
+        )
+        events = events.annotate(
+            is_past=Case(When(ends_at__lt=now, then=Value(True)), default=Value(False)),
+            registered=Coalesce(
+                Subquery(registered.order_by().values("event").annotate(n=Count("pk")).values("n")[:1]),
+                Value(0),
+            ),
+        ).order_by(
+            "is_past",
+            # Upcoming events soonest first, then past events latest first.
+            Case(When(ends_at__gte=now, then=F("starts_at"))).asc(nulls_last=True),
+            F("starts_at").desc(),
+            "pk",
+        )
+        page_obj = paginate(request, events, per_page=EVENTS_PER_PAGE)
+        upcoming, past = [], []
+        for event in page_obj.object_list:
+            event.places_left = max(event.capacity - event.registered, 0)
+            event.registration_open = (
+                not event.is_past and event.registration_closes_at > now and event.places_left > 0
+            )
+            (past if event.is_past else upcoming).append(event)
+        groups = [
+            {"id": "upcoming", "title": _("Upcoming events"), "events": upcoming},
+            {"id": "past", "title": _("Past events"), "events": past},
+        ]
+        filtered = any(request.GET.get(name) for name in form.fields)
+        context.update(
+            filter_form=form,
+            page_obj=page_obj,
+            groups=[group for group in groups if group["events"]],
+            filtered=filtered,
+        )
+        return context
+
+
+class ProviderFilterForm(forms.Form):
+    """The public provider directory's search, read from the query string."""
+
+    q = forms.CharField(label=_("Words"), required=False, max_length=100)
+    service = forms.ChoiceField(label=_("Service"), required=False, choices=[])
+    country = forms.ChoiceField(label=_("Country"), required=False, choices=[])
+    region = forms.CharField(label=_("Region"), required=False, max_length=120)
+
+    def __init__(self, *args, countries, **kwargs):
+        from livinglab.b2b.models import Service
+
+        super().__init__(*args, **kwargs)
+        self.fields["service"].choices = [("", _("Any service")), *Service.choices]
+        self.fields["country"].choices = [("", _("Any country")), *countries]
+
+
+class ProviderDirectoryPage(Page):
+    """The public directory of listed service providers (design, IPR, financing, internationalisation,
+    testing, living labs and design centres abroad), searchable by words, service, country and region.
+    Providers' e-mail addresses are never shown: firms ask for contact through the platform."""
+
+    introduction = models.TextField(_("introduction"), blank=True)
+
+    content_panels = [*Page.content_panels, FieldPanel("introduction")]
+    parent_page_types = ["cms.HomePage", "cms.StandardPage"]
+    subpage_types: list[str] = []
+    max_count = 1
+
+    class Meta:
+        verbose_name = _("service provider directory")
+
+    def get_context(self, request, *args, **kwargs):
+        from django_countries import countries as all_countries
+
+        from livinglab.b2b.models import ServiceProvider
+        from livinglab.b2b.services.providers import search_providers
+        from livinglab.views import paginate
+
+        context = super().get_context(request, *args, **kwargs)
+        codes = set(ServiceProvider.objects.listed().order_by().values_list("country", flat=True).distinct())
+        countries = sorted(((c, all_countries.name(c)) for c in codes), key=lambda choice: choice[1])
+        form = ProviderFilterForm(request.GET or None, countries=countries)
+        filters = form.cleaned_data if form.is_valid() else {}
+        providers = search_providers(**{name: filters.get(name) or "" for name in form.fields})
+        page_obj = paginate(request, providers, per_page=PROVIDERS_PER_PAGE)
+        filtered = any(request.GET.get(name) for name in form.fields)
+        context.update(filter_form=form, page_obj=page_obj, providers=page_obj.object_list, filtered=filtered)
         return context

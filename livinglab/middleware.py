@@ -6,8 +6,8 @@ from django.utils.translation import gettext as _
 from .policy import requires_mfa
 
 # Staff pages of panels and campaigns show participants' identities, procurement pages sealed bids and
-# evaluations: the same rule as workspaces.
-PROTECTED_PREFIXES = ("/workspace/", "/admin/", "/panels/", "/campaigns/", "/procurement/")
+# evaluations, B2B pages confidential needs and offers: the same rule as workspaces.
+PROTECTED_PREFIXES = ("/workspace/", "/admin/", "/panels/", "/campaigns/", "/procurement/", "/b2b/")
 
 
 class RequireMFAMiddleware:

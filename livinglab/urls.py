@@ -33,6 +33,7 @@ urlpatterns = [
     path("panels/", include("pilots.urls")),
     path("campaigns/", include("pilots.campaign_urls")),
     path("procurement/", include("procurement.urls")),
+    path("b2b/", include("livinglab.b2b.urls")),
 ]
 
 if settings.DEBUG:

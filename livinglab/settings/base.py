@@ -3,6 +3,7 @@
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 from environs import Env
 from marshmallow.validate import Range, Regexp
@@ -25,6 +26,7 @@ INSTALLED_APPS = [
     "pilots",
     "vouchers",
     "procurement",
+    "livinglab.b2b",
     "cms",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
@@ -235,6 +237,12 @@ CELERY_BEAT_SCHEDULE = {
     "start-due-judging": {"task": "pilots.tasks.competitions.start_due_judging", "schedule": 300.0},
     "finalise-due-awards": {"task": "procurement.tasks.awards.finalise_due_awards", "schedule": 300.0},
     "close-due-phases": {"task": "procurement.tasks.bids.close_due_phases", "schedule": 60.0},
+    # Listings are re-matched when they change; the nightly run catches up with new tags and wording.
+    "refresh-b2b-matches": {"task": "livinglab.b2b.tasks.matching.refresh_all_matches", "schedule": 86400.0},
+    "send-topic-digests": {
+        "task": "livinglab.b2b.tasks.intelligence.send_topic_digests",
+        "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
+    },
     "delete-expired-data-exports": {
         "task": "pilots.tasks.rights.delete_expired_data_exports",
         "schedule": 86400.0,

@@ -33,6 +33,8 @@ from tqdm import tqdm
 
 from cms.models import CampaignCallPage, HomePage, StandardPage
 from livinglab import services
+from livinglab.b2b.demo import login_rows as b2b_login_rows
+from livinglab.b2b.demo import seed_b2b, seed_b2b_pages
 from livinglab.factories import DEMO_PASSWORD, UserFactory
 from livinglab.models import (
     Channel,
@@ -616,6 +618,7 @@ class Command(BaseCommand):
             + PANEL_STEPS
             + 1  # campaigns
             + 1  # procurements
+            + 1  # B2B channel
         )
         self.bar = tqdm(
             total=total,
@@ -654,6 +657,8 @@ class Command(BaseCommand):
                 seed_campaigns(stdout=self.stdout if self.verbosity >= 1 else None)
                 self.step(_("Procurements"))
                 seed_procurement(stdout=self.stdout if self.verbosity >= 1 else None)
+                self.step(_("B2B channel"))
+                seed_b2b(stdout=self.stdout if self.verbosity >= 1 else None)
                 self.seed_pages()
         finally:
             self.bar.close()
@@ -963,6 +968,7 @@ class Command(BaseCommand):
             pages[page.slug] = page
         self.seed_call_pages(home, editor)
         seed_notice_pages(home, editor=editor, publisher=self.admin)
+        seed_b2b_pages(home, editor=editor, publisher=self.admin)
         self.step(_("Pages"))
         if not home.introduction and not home.body:
             home.title = home.draft_title = "Armor Living Lab"
@@ -999,7 +1005,7 @@ class Command(BaseCommand):
     def print_logins(self):
         if self.verbosity < 1:
             return
-        rows = [(login.email, str(login.label), DEMO_PASSWORD) for login in LOGINS]
+        rows = [(login.email, str(login.label), DEMO_PASSWORD) for login in LOGINS] + b2b_login_rows()
         headers = (_("E-mail"), _("Role"), _("Password"))
         widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
         line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
