@@ -168,6 +168,7 @@ def _detail_context(request, event: Event, form: RegistrationForm | None = None)
         "event": event,
         "when": services.event_when(event),
         "closes": services.local_moment(event, event.registration_closes_at),
+        "moved": services.local_moment(event, event.moved_at),
         "registered": registered,
         "places_left": places_left,
         "is_open": is_open,
@@ -298,14 +299,25 @@ def event_edit(request, slug):
     panels = Panel.objects.filter(channel=Channel.B2B, owner=event.organiser)
     form = EventForm(request.POST or None, instance=event, panels=panels)
     if request.method == "POST" and form.is_valid():
+        moved_at = event.moved_at
         try:
             event = services.save_event(event, form.changes(), acting_user=request.user)
         except DomainError as error:
             refuse(request, error, form)
         else:
-            messages.success(request, _("The event is saved."))
+            if event.moved_at != moved_at:
+                messages.success(
+                    request,
+                    _(
+                        "The event is saved. Its registered attendees are being e-mailed the new time "
+                        "and place."
+                    ),
+                )
+            else:
+                messages.success(request, _("The event is saved."))
             return redirect("b2b:event_detail", slug=event.slug)
-    return render(request, "b2b/events/form.html", {"form": form, "event": event})
+    registered = services.registered_count(event) if event.status == Event.Status.PUBLISHED else 0
+    return render(request, "b2b/events/form.html", {"form": form, "event": event, "registered": registered})
 
 
 def _transition(request, slug, *, service, heading, question, explanation, button, done, danger=False):

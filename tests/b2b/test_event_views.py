@@ -293,6 +293,36 @@ def test_a_refused_event_form_says_why(event, staff_user):
     assert response.status_code == 200 and "The event must end after it starts." in text_of(response)
 
 
+def test_staff_are_warned_before_moving_an_event_and_attendees_see_that_it_moved(
+    event, ticket, staff_user, buyer_user, django_capture_on_commit_callbacks
+):
+    client = signed_in(staff_user)
+    edit = reverse("b2b:event_edit", args=[event.slug])
+    assert "the 1 registered attendee is e-mailed the new details" in text_of(client.get(edit))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            edit,
+            {
+                "title": event.title,
+                "kind": event.kind,
+                "description": event.description,
+                "venue": "Kerava Dairy, hall B",
+                "time_zone": "Europe/Helsinki",
+                "starts_at": "2031-03-12T09:00",
+                "ends_at": "2031-03-12T11:30",
+                "registration_closes_at": "2031-03-11T17:00",
+                "capacity": "3",
+            },
+            follow=True,
+        )
+    assert "registered attendees are being e-mailed the new time and place" in text_of(response)
+    assert [m.to for m in mail.outbox] == [["ada@nordic.example"]]
+    page = text_of(signed_in(buyer_user).get(reverse("b2b:event_detail", args=[event.slug])))
+    assert "Kerava Dairy, hall B" in page
+    assert re.search(r"The time or place changed on \d+ \w+ 20\d\d, \d\d:\d\d \(Europe/Helsinki\)", page)
+
+
 def test_staff_cancel_an_event_and_the_attendees_are_told(
     event, ticket, staff_user, django_capture_on_commit_callbacks
 ):

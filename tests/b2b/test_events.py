@@ -3,6 +3,7 @@ under concurrent clicks, on PostgreSQL), tickets with a QR code, check-in at the
 on the spot into the event's B2B panel with their consent, and the follow-up after the event."""
 
 import subprocess
+import zoneinfo
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
@@ -195,6 +196,76 @@ def test_cancel_event_mails_every_registered_attendee_once(
     assert "12 March 2031" in mail.outbox[0].body and "Europe/Helsinki" in mail.outbox[0].body
     assert tasks.mail_cancellation(event.pk) == 0  # a retried task sends nothing twice
     assert len(mail.outbox) == 2
+
+
+def test_moving_a_published_event_mails_each_attendee_the_new_details_and_ticket_once_per_move(
+    event, staff_user, register, django_capture_on_commit_callbacks, tmp_path
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        first, _created = register(event, "a@example.org")
+        register(event, "b@example.org")
+        gone, _created = register(event, "c@example.org")
+        services.cancel_registration(gone, acting_user=gone.user)
+    later = {
+        "starts_at": datetime(2031, 3, 13, 7, 0, tzinfo=UTC),
+        "ends_at": datetime(2031, 3, 13, 9, 30, tzinfo=UTC),
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        event = services.save_event(event, later, acting_user=staff_user)
+    assert event.moved_at is not None
+    assert sorted(m.to[0] for m in mail.outbox) == ["a@example.org", "b@example.org"]
+    message = next(m for m in mail.outbox if m.to == ["a@example.org"])
+    assert message.subject == "New time or place: Predictive maintenance breakfast"
+    assert "Thursday 13 March 2031, 09:00–11:30 (Europe/Helsinki)" in message.body
+    assert "Cluster house, Kerava" in message.body and "b@example.org" not in message.body
+    (_name, pdf, kind) = message.attachments[0]
+    ticket = pdf_text(pdf, tmp_path)
+    assert kind == "application/pdf" and first.ticket_code in ticket and "13 March 2031" in ticket
+    assert tasks.mail_move(event.pk) == 0  # a retried task sends nothing twice
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.save_event(event, {"venue": "Kerava Dairy, hall B"}, acting_user=staff_user)
+    assert len(mail.outbox) == 4
+    assert all("Kerava Dairy, hall B" in m.body for m in mail.outbox[2:])
+
+
+def test_changes_that_leave_time_and_place_as_they_were_mail_nobody(
+    event, cluster, staff_user, register, django_capture_on_commit_callbacks
+):
+    register(event)
+    mail.outbox.clear()
+    same_moment_in_helsinki = event.starts_at.astimezone(zoneinfo.ZoneInfo("Europe/Helsinki"))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.save_event(
+            event,
+            {"capacity": 10, "description": "Coffee from 08:45.", "starts_at": same_moment_in_helsinki},
+            acting_user=staff_user,
+        )
+        draft = services.save_event(None, event_changes(), organiser=cluster, acting_user=staff_user)
+        services.save_event(draft, {"venue": "Elsewhere"}, acting_user=staff_user)
+    assert not mail.outbox
+    assert Event.objects.get(pk=event.pk).moved_at is None and draft.moved_at is None
+
+
+def test_a_failed_move_mail_is_sent_again_by_the_retry(event, staff_user, register):
+    register(event, "a@example.org")
+    mail.outbox.clear()
+    with mock.patch("django.core.mail.EmailMessage.send", side_effect=OSError("SMTP down")):
+        services.save_event(event, {"venue": "Kerava Dairy"}, acting_user=staff_user)
+        with pytest.raises(OSError):
+            tasks.mail_move(event.pk)
+    assert EventRegistration.objects.get().move_mailed_at is None
+    assert tasks.mail_move(event.pk) == 1 and len(mail.outbox) == 1
+
+
+def test_no_move_notice_is_mailed_once_the_event_is_over(event, staff_user, register):
+    register(event)
+    mail.outbox.clear()
+    services.save_event(event, {"venue": "Kerava Dairy"}, acting_user=staff_user)
+    Event.objects.filter(pk=event.pk).update(
+        starts_at=timezone.now() - timedelta(hours=3), ends_at=timezone.now() - timedelta(hours=1)
+    )
+    assert tasks.mail_move(event.pk) == 0 and not mail.outbox
 
 
 def test_upcoming_and_past_events_list_only_published_ones(event, cluster):

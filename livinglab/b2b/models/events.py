@@ -64,6 +64,8 @@ class Event(B2BActivity):
     follow_up_subject = models.CharField(_("follow-up subject"), max_length=200, blank=True)
     follow_up_message = models.TextField(_("follow-up message"), blank=True)
     follow_up_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the time or place of the published event last changed: its attendees are told once per change.
+    moved_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -105,6 +107,8 @@ class EventRegistration(models.Model):
     ticket_mailed_at = models.DateTimeField(null=True, blank=True, editable=False)
     follow_up_mailed_at = models.DateTimeField(null=True, blank=True, editable=False)
     cancellation_mailed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The event's ``moved_at`` this attendee was last told about.
+    move_mailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("event registration")

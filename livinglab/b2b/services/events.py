@@ -33,7 +33,7 @@ from pilots.services.enrolment import enrol_participant
 
 from ..errors import B2BError
 from ..models import Event, EventRegistration, LeadUserSignup
-from ..tasks.events import mail_cancellation, mail_follow_up, mail_ticket
+from ..tasks.events import mail_cancellation, mail_follow_up, mail_move, mail_ticket
 
 __all__ = [
     "EVENT_FIELDS",
@@ -78,6 +78,8 @@ EVENT_FIELDS = (
     "capacity",
     "lead_user_panel",
 )
+# What attendees need to turn up: when one of these changes on a published event, each is told by mail.
+MOVE_FIELDS = ("venue", "time_zone", "starts_at", "ends_at")
 # First path segments under /b2b/events/ that other pages use: no event may take them as its slug.
 RESERVED_SLUGS = {"new", "check-in"}
 # A ticket code is 16 random bytes in URL-safe base64 (22 characters); anything else is no code of ours.
@@ -305,7 +307,8 @@ def _move(event: Event, to: str) -> str:
 def save_event(
     event: Event | None, changes: dict, *, organiser: Organisation | None = None, acting_user: User
 ) -> Event:
-    """Create an event as a draft of ``organiser``, or change one that is not cancelled."""
+    """Create an event as a draft of ``organiser``, or change one that is not cancelled. When the time or
+    place of a published event changes, every registered attendee is mailed the new details and ticket."""
     _require_staff(acting_user)
     unknown = set(changes) - set(EVENT_FIELDS)
     if unknown:
@@ -321,6 +324,7 @@ def save_event(
         event = _locked(event)
         if event.status == Status.CANCELLED:
             raise B2BError(_("This event is cancelled: it cannot be changed any more."))
+    before = {field: getattr(event, field) for field in MOVE_FIELDS}
     for field, value in changes.items():
         setattr(event, field, value)
     event.title = " ".join((event.title or "").split())
@@ -328,6 +332,9 @@ def save_event(
     _check_event(event)
     if created:
         event.slug = unique_slug(event.title)
+    moved = not created and event.status == Status.PUBLISHED and _moved(before, event)
+    if moved:
+        event.moved_at = timezone.now()
     event.save()
     audit.record(
         "b2b.event." + ("create" if created else "update"),
@@ -338,9 +345,18 @@ def save_event(
             "fields": sorted(changes),
             "capacity": event.capacity,
             "panel": event.lead_user_panel_id,
+            "moved": moved,
         },
     )
+    if moved:
+        mail_move.delay_on_commit(event.pk)
     return event
+
+
+def _moved(before: dict, event: Event) -> bool:
+    """Whether ``event`` now takes place at another time or place than ``before`` (moments compared as
+    moments, so that retyping the same time changes nothing)."""
+    return any(before[field] != getattr(event, field) for field in MOVE_FIELDS)
 
 
 @transaction.atomic

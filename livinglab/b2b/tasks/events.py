@@ -1,13 +1,16 @@
-"""Tasks of the events part: the ticket mailed to a new registration, the follow-up after an event and the
-notice that an event is cancelled. One mail per attendee, never a mail with everybody's address.
+"""Tasks of the events part: the ticket mailed to a new registration, the notice that a published event
+moved to another time or place, the follow-up after an event and the notice that an event is cancelled. One
+mail per attendee, never a mail with everybody's address.
 
 Each mail is claimed once by setting a timestamp of the registration from empty to now (compare-and-set),
 so that a retried or duplicated task sends nothing twice; the claim is given back when sending fails, so
-that the retry sends it."""
+that the retry sends it. A move can happen again, so its claim is the move's own timestamp, taken when the
+attendee has not been told of that move or a later one."""
 
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.db.models import Q
 from django.utils import timezone, translation
 
 from livinglab.links import absolute_url
@@ -15,7 +18,7 @@ from livinglab.links import absolute_url
 from ..models import Event, EventRegistration
 from .mail import render
 
-__all__ = ["mail_cancellation", "mail_follow_up", "mail_ticket"]
+__all__ = ["mail_cancellation", "mail_follow_up", "mail_move", "mail_ticket"]
 
 Registered = EventRegistration.Status.REGISTERED
 
@@ -38,10 +41,17 @@ def _context(registration: EventRegistration) -> dict:
     }
 
 
-def _send_once(registration: EventRegistration, field: str, template: str, context: dict, pdf=None) -> bool:
-    """Mail the attendee unless ``field`` says it was sent already: claim it from empty to now first."""
-    claimed = timezone.now()
-    rows = EventRegistration.objects.filter(pk=registration.pk, **{f"{field}__isnull": True})
+def _send_once(
+    registration: EventRegistration, field: str, template: str, context: dict, pdf=None, *, stamp=None
+) -> bool:
+    """Mail the attendee unless ``field`` says it was sent already: claim it first, from empty to now, or
+    from empty or earlier than ``stamp`` to ``stamp``."""
+    claimed = stamp or timezone.now()
+    unsent = Q(**{f"{field}__isnull": True})
+    if stamp is not None:
+        unsent |= Q(**{f"{field}__lt": stamp})
+    previous = getattr(registration, field)
+    rows = EventRegistration.objects.filter(unsent, pk=registration.pk)
     if rows.update(**{field: claimed}) != 1:
         return False
     try:
@@ -53,7 +63,7 @@ def _send_once(registration: EventRegistration, field: str, template: str, conte
             message.attach(attachment[0], attachment[1], "application/pdf")
         message.send()
     except Exception:
-        EventRegistration.objects.filter(pk=registration.pk, **{field: claimed}).update(**{field: None})
+        EventRegistration.objects.filter(pk=registration.pk, **{field: claimed}).update(**{field: previous})
         raise
     return True
 
@@ -81,13 +91,40 @@ def mail_ticket(registration_id: int) -> bool:
     )
 
 
-def _mail_each(event: Event, registrations, field: str, template: str, extra: dict) -> int:
+def _mail_each(event: Event, registrations, field: str, template: str, extra: dict, **send) -> int:
     sent = 0
     for registration in registrations.select_related("organisation").order_by("pk"):
         registration.event = event
         context = _context(registration) | extra
-        sent += _send_once(registration, field, template, context)
+        sent += _send_once(registration, field, template, context, **send)
     return sent
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def mail_move(event_id: int) -> int:
+    """Tell each registered attendee of a published event the new time and place, with the ticket again,
+    once per move; the number sent. Nothing once the event is over: the notice would be no use."""
+    from ..services.events import ticket_pdf
+
+    event = (
+        Event.objects.select_related("organiser")
+        .filter(
+            pk=event_id,
+            status=Event.Status.PUBLISHED,
+            moved_at__isnull=False,
+            ends_at__gt=timezone.now(),
+        )
+        .first()
+    )
+    if event is None:
+        return 0
+    # A later move's own task tells the attendees again; this one tells them the event as it stands now.
+    attendees = EventRegistration.objects.filter(event=event, status=Registered).filter(
+        Q(move_mailed_at__isnull=True) | Q(move_mailed_at__lt=event.moved_at)
+    )
+    return _mail_each(
+        event, attendees, "move_mailed_at", "event_moved", {}, pdf=ticket_pdf, stamp=event.moved_at
+    )
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
