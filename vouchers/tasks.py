@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from livinglab.links import absolute_url
 from livinglab.models import Person, User
+from livinglab.once import send_once
 
 from .models import Application, Voucher, amount_text
 from .pdf import voucher_pdf
@@ -101,22 +102,17 @@ MAIL_RELATED = ("programme__operator", "holder__user")
 
 
 def _send_once(voucher_id: int, field: str, compose) -> bool:
-    """Send one mail about a voucher once: claim it by setting ``field`` from empty to now (compare-and-set,
-    so that two workers never both send), and give the claim back if sending fails so that a retry sends."""
-    now = timezone.now()
-    if Voucher.objects.filter(pk=voucher_id, **{f"{field}__isnull": True}).update(**{field: now}) != 1:
-        return False
-    try:
+    """Send one mail about a voucher once (``livinglab.once``)."""
+
+    def send():
         voucher = Voucher.objects.select_related(*MAIL_RELATED).get(pk=voucher_id)
         to = recipients(voucher)
         if not to:
             return False
         subject, body = compose(voucher)
         EmailMessage(subject=subject, body=body, to=to).send()
-    except Exception:
-        Voucher.objects.filter(pk=voucher_id, **{field: now}).update(**{field: None})
-        raise
-    return True
+
+    return send_once(Voucher, voucher_id, field, send)
 
 
 def _reminder(voucher: Voucher) -> tuple[str, str]:

@@ -12,6 +12,7 @@ from django.utils import formats, timezone, translation
 
 from livinglab.links import absolute_url
 from livinglab.models import Person, User
+from livinglab.once import send_once
 
 from ..models import FIXED_ATTRIBUTES, Invitation, ParticipantProfile
 from ..tokens import invitation_token
@@ -81,19 +82,15 @@ def _send_once(invitation_id: int, field: str, template: str, extra=None) -> boo
     to, for_guardian = invitation_recipients(invitation.person)
     if not to:
         return False
-    now = timezone.now()
-    if Invitation.objects.filter(pk=invitation.pk, **{f"{field}__isnull": True}).update(**{field: now}) != 1:
-        return False
-    try:
+
+    def send():
         context = _mail_context(invitation, for_guardian)
         with translation.override(settings.LANGUAGE_CODE):
             subject = render_to_string(f"pilots/mail/{template}_subject.txt", context).strip()
             body = render_to_string(f"pilots/mail/{template}.txt", context)
         send_mail(subject, body, None, to)
-    except Exception:
-        Invitation.objects.filter(pk=invitation.pk, **{field: now}).update(**{field: None})
-        raise
-    return True
+
+    return send_once(Invitation, invitation.pk, field, send)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

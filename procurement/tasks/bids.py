@@ -9,10 +9,11 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
-from django.utils import formats, timezone, translation
+from django.utils import formats, translation
 
 from livinglab.links import absolute_url
 from livinglab.models import Membership, Organisation
+from livinglab.once import send_once
 
 from ..rules import FIRM_ROLES
 
@@ -33,19 +34,14 @@ def _send_once(obj, field: str, to: list[str], template: str, context: dict) -> 
     """Mail ``to`` unless ``obj``'s ``field`` says it was already sent: claim it from empty to now."""
     if not to:
         return False
-    claimed = timezone.now()
-    rows = type(obj).objects.filter(pk=obj.pk, **{f"{field}__isnull": True})
-    if rows.update(**{field: claimed}) != 1:
-        return False
-    try:
+
+    def send():
         with translation.override(settings.LANGUAGE_CODE):
             subject = render_to_string(f"procurement/mail/{template}_subject.txt", context).strip()
             body = render_to_string(f"procurement/mail/{template}.txt", context)
         send_mail(subject, body, None, to)
-    except Exception:
-        type(obj).objects.filter(pk=obj.pk, **{field: claimed}).update(**{field: None})
-        raise
-    return True
+
+    return send_once(type(obj), obj.pk, field, send)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

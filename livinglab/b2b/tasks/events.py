@@ -2,10 +2,9 @@
 moved to another time or place, the follow-up after an event and the notice that an event is cancelled. One
 mail per attendee, never a mail with everybody's address.
 
-Each mail is claimed once by setting a timestamp of the registration from empty to now (compare-and-set),
-so that a retried or duplicated task sends nothing twice; the claim is given back when sending fails, so
-that the retry sends it. A move can happen again, so its claim is the move's own timestamp, taken when the
-attendee has not been told of that move or a later one."""
+Each mail is claimed once in a timestamp of the registration (``livinglab.once``). A move can happen again,
+so its claim is the move's own timestamp, taken when the attendee has not been told of that move or a later
+one."""
 
 from celery import shared_task
 from django.conf import settings
@@ -14,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone, translation
 
 from livinglab.links import absolute_url
+from livinglab.once import send_once
 
 from ..models import Event, EventRegistration
 from .mail import render
@@ -44,17 +44,10 @@ def _context(registration: EventRegistration) -> dict:
 def _send_once(
     registration: EventRegistration, field: str, template: str, context: dict, pdf=None, *, stamp=None
 ) -> bool:
-    """Mail the attendee unless ``field`` says it was sent already: claim it first, from empty to now, or
-    from empty or earlier than ``stamp`` to ``stamp``."""
-    claimed = stamp or timezone.now()
-    unsent = Q(**{f"{field}__isnull": True})
-    if stamp is not None:
-        unsent |= Q(**{f"{field}__lt": stamp})
-    previous = getattr(registration, field)
-    rows = EventRegistration.objects.filter(unsent, pk=registration.pk)
-    if rows.update(**{field: claimed}) != 1:
-        return False
-    try:
+    """Mail the attendee unless ``field`` says it was sent already (or, given a ``stamp``, that it was sent
+    for that moment)."""
+
+    def send():
         subject, body = render(template, context)
         with translation.override(settings.LANGUAGE_CODE):
             attachment = pdf(registration) if pdf is not None else None
@@ -62,10 +55,9 @@ def _send_once(
         if attachment is not None:
             message.attach(attachment[0], attachment[1], "application/pdf")
         message.send()
-    except Exception:
-        EventRegistration.objects.filter(pk=registration.pk, **{field: claimed}).update(**{field: previous})
-        raise
-    return True
+
+    previous = getattr(registration, field)
+    return send_once(EventRegistration, registration.pk, field, send, stamp=stamp, previous=previous)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

@@ -1,10 +1,8 @@
 """Mails of brokered introductions: to the cluster staff when a firm asks, to each firm when the cluster
 brokers, to both firms when both have accepted, and to those who knew of it when an introduction is closed.
 
-Each step is mailed once: its task claims the step's ``*_mailed_at`` timestamp from empty to now
-(compare-and-set) before sending, so that a retried or duplicated task sends nothing twice; the claim is
-given back when sending fails, so that the retry sends the mails. A task does nothing once the introduction
-has moved on from the step it announces. Each firm gets its own message.
+Each step is mailed once, claimed in the step's ``*_mailed_at`` timestamp (``livinglab.once``). A task does
+nothing once the introduction has moved on from the step it announces. Each firm gets its own message.
 
 Before acceptance a mail names a listing by its teaser (title and summary) only: never the other firm, its
 description, contact or another confidential field (``Need.CONFIDENTIAL_FIELDS``,
@@ -12,10 +10,10 @@ description, contact or another confidential field (``Need.CONFIDENTIAL_FIELDS``
 
 from celery import shared_task
 from django.core.mail import EmailMessage, get_connection
-from django.utils import timezone
 
 from livinglab.links import absolute_url
 from livinglab.models import Membership
+from livinglab.once import send_once
 from livinglab.policy import FIRM_ROLES
 
 from .mail import render, staff_addresses
@@ -51,16 +49,7 @@ def _send_once(introduction, field: str, messages: list[EmailMessage]) -> bool:
     messages = [m for m in messages if m.to]
     if not messages:
         return False
-    claimed = timezone.now()
-    rows = Introduction.objects.filter(pk=introduction.pk, **{f"{field}__isnull": True})
-    if rows.update(**{field: claimed}) != 1:
-        return False
-    try:
-        get_connection().send_messages(messages)
-    except Exception:
-        Introduction.objects.filter(pk=introduction.pk, **{field: claimed}).update(**{field: None})
-        raise
-    return True
+    return send_once(Introduction, introduction.pk, field, lambda: get_connection().send_messages(messages))
 
 
 def _load(introduction_id: int, statuses):

@@ -1,16 +1,15 @@
 """Tasks of the provider directory: the contact request mailed to the provider (with a copy to the
 requester), and the cluster staff's notice of a proposed provider.
 
-A contact request is claimed by setting ``ContactRequest.mailed_at`` from empty to now (compare-and-set),
-so a retried or duplicated task mails nothing twice; the claim is given back when sending fails, so that
-the retry sends it. A proposal notice is claimed in the cache, keyed on the provider."""
+A contact request is mailed once, claimed in ``ContactRequest.mailed_at`` (``livinglab.once``). A proposal
+notice is claimed in the cache, keyed on the provider."""
 
 from celery import shared_task
 from django.core.cache import cache
 from django.core.mail import EmailMessage, get_connection, send_mail
-from django.utils import timezone
 
 from livinglab.links import absolute_url
+from livinglab.once import send_once
 
 from ..models import ContactRequest, ServiceProvider
 from .mail import render, staff_addresses
@@ -37,10 +36,8 @@ def mail_contact_request(request_id: int) -> bool:
     )
     if contact is None or not contact.provider.contact_email:
         return False
-    claimed = timezone.now()
-    if ContactRequest.objects.filter(pk=contact.pk, mailed_at__isnull=True).update(mailed_at=claimed) != 1:
-        return False
-    try:
+
+    def send():
         user = contact.user
         context = {
             "contact": contact,
@@ -64,10 +61,8 @@ def mail_contact_request(request_id: int) -> bool:
             # A separate message: the copy must not reveal the provider's address.
             messages.append(EmailMessage(*render("provider_contact_copy", context), None, reply_to))
         get_connection().send_messages(messages)
-    except Exception:
-        ContactRequest.objects.filter(pk=contact.pk, mailed_at=claimed).update(mailed_at=None)
-        raise
-    return True
+
+    return send_once(ContactRequest, contact.pk, "mailed_at", send)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
