@@ -4,9 +4,10 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import translation
 
 from livinglab.links import absolute_url
+from livinglab.once import send_once
 
 from ..models import PanelMembership
 from ..tokens import confirmation_token
@@ -23,15 +24,13 @@ def send_membership_confirmation(membership_id: int) -> bool:
     address = membership.person.profile.contact_address() if hasattr(membership.person, "profile") else ""
     if not address or membership.status != PanelMembership.Status.PENDING:
         return False
-    claimed = PanelMembership.objects.filter(pk=membership.pk, confirmation_sent_at__isnull=True).update(
-        confirmation_sent_at=timezone.now()
-    )
-    if not claimed:
-        return False
-    link = absolute_url("pilots:confirm_membership", confirmation_token(membership))
-    context = {"membership": membership, "panel": membership.panel, "link": link}
-    with translation.override(settings.LANGUAGE_CODE):
-        subject = render_to_string("pilots/mail/confirm_membership_subject.txt", context).strip()
-        body = render_to_string("pilots/mail/confirm_membership.txt", context)
-    send_mail(subject, body, None, [address])
-    return True
+
+    def send():
+        link = absolute_url("pilots:confirm_membership", confirmation_token(membership))
+        context = {"membership": membership, "panel": membership.panel, "link": link}
+        with translation.override(settings.LANGUAGE_CODE):
+            subject = render_to_string("pilots/mail/confirm_membership_subject.txt", context).strip()
+            body = render_to_string("pilots/mail/confirm_membership.txt", context)
+        send_mail(subject, body, None, [address])
+
+    return send_once(PanelMembership, membership.pk, "confirmation_sent_at", send)

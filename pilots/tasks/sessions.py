@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import formats, timezone, translation
 
 from livinglab.links import absolute_url
+from livinglab.once import send_once
 
 from ..calendar import booking_ics, ics_filename
 from ..models import Booking, CampaignSession
@@ -139,14 +140,9 @@ def send_session_reminder(booking_id: int) -> bool:
         or booking.session.starts_at <= now
     ):
         return False
-    if Booking.objects.filter(pk=booking.pk, reminder_sent_at__isnull=True).update(reminder_sent_at=now) != 1:
-        return False
-    try:
-        sent = _deliver(booking, "session_reminder", calendar=True)
-    except Exception:
-        Booking.objects.filter(pk=booking.pk, reminder_sent_at=now).update(reminder_sent_at=None)
-        raise
-    return sent
+    return send_once(
+        Booking, booking.pk, "reminder_sent_at", lambda: _deliver(booking, "session_reminder", calendar=True)
+    )
 
 
 def bookings_to_remind(now=None) -> list[int]:

@@ -10,10 +10,11 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch
-from django.utils import timezone, translation
+from django.utils import translation
 
 from livinglab.links import absolute_url
 from livinglab.models import Membership
+from livinglab.once import send_once
 
 from ..errors import ProcurementError
 from ..models import Award, AwardDecision, ConsensusScore
@@ -78,20 +79,16 @@ def send_award_notification(award_id: int) -> bool:
     to = lead_addresses(award)
     if not to:
         return False
-    now = timezone.now()
-    if Award.objects.filter(pk=award.pk, notified_at__isnull=True).update(notified_at=now) != 1:
-        return False
-    try:
+
+    def send():
         context = award_mail_context(award)
         template = "award_successful" if award.successful else "award_unsuccessful"
         with translation.override(settings.LANGUAGE_CODE):
             subject = render_to_string(f"procurement/mail/{template}_subject.txt", context).strip()
             body = render_to_string(f"procurement/mail/{template}.txt", context)
         send_mail(subject, body, None, to)
-    except Exception:
-        Award.objects.filter(pk=award.pk, notified_at=now).update(notified_at=None)
-        raise
-    return True
+
+    return send_once(Award, award.pk, "notified_at", send)
 
 
 @shared_task

@@ -45,6 +45,7 @@ from pilots.services.enrolment import (
     suppress,
 )
 from pilots.services.panels import add_member
+from pilots.tasks.panels import send_membership_confirmation
 from pilots.tokens import confirmation_token
 from tests.browser import sign_in
 from tests.concurrency import on_postgresql, run_together
@@ -412,6 +413,18 @@ def test_enrolment_by_email_leaves_the_member_pending_and_mails_a_confirmation(
     token = re.search(re.escape(prefix) + r"([^/\s]+)/", message.body).group(1)
     assert membership_from_token(token) == membership
     assert "&#x27;" not in message.body and "&amp;" not in message.body
+
+
+def test_a_failed_confirmation_mail_is_sent_by_the_retry_and_only_once(pending):
+    with (
+        mock.patch("pilots.tasks.panels.send_mail", side_effect=OSError("SMTP down")),
+        pytest.raises(OSError),
+    ):
+        send_membership_confirmation(pending.pk)
+    assert PanelMembership.objects.get(pk=pending.pk).confirmation_sent_at is None
+    assert send_membership_confirmation(pending.pk) is True
+    assert send_membership_confirmation(pending.pk) is False
+    assert [m.to for m in mail.outbox] == [["yvonne@example.org"]]
 
 
 def test_confirmation_by_email_needs_an_email_address(panel, group_rep, purposes):
