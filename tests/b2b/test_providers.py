@@ -13,7 +13,7 @@ from django.utils import formats, timezone
 from livinglab.b2b.errors import B2BError
 from livinglab.b2b.models import ContactRequest, Service, ServiceProvider
 from livinglab.b2b.services import providers as services
-from livinglab.b2b.tasks.providers import mail_contact_request
+from livinglab.b2b.tasks.providers import mail_contact_request, notify_staff_of_proposal
 from livinglab.errors import GroundRulesRequired
 from livinglab.factories import MembershipFactory, UserFactory
 from livinglab.models import AuditEntry, Role
@@ -108,6 +108,9 @@ def test_a_proposal_waits_for_review_and_the_staff_hear_of_it(
     assert [m.to for m in mail.outbox] == [[broker.email]]
     assert "Loire Export Conseil" in mail.outbox[0].subject
     assert "contact@export.example" not in mail.outbox[0].body
+    assert ServiceProvider.objects.get(pk=provider.pk).proposal_mailed_at is not None
+    assert notify_staff_of_proposal(provider.pk) is False  # a retried task sends nothing twice
+    assert len(mail.outbox) == 1
 
 
 def test_a_proposal_under_a_taken_name_gets_its_own_web_address(directory, supplier_user):

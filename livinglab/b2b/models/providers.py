@@ -53,6 +53,8 @@ class ServiceProvider(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # When the cluster staff were told of the proposal (mailed once).
+    proposal_mailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ProviderQuerySet.as_manager()
 

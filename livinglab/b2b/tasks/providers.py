@@ -1,11 +1,10 @@
 """Tasks of the provider directory: the contact request mailed to the provider (with a copy to the
 requester), and the cluster staff's notice of a proposed provider.
 
-A contact request is mailed once, claimed in ``ContactRequest.mailed_at`` (``livinglab.once``). A proposal
-notice is claimed in the cache, keyed on the provider."""
+Each is mailed once, claimed in ``ContactRequest.mailed_at`` or ``ServiceProvider.proposal_mailed_at``
+(``livinglab.once``)."""
 
 from celery import shared_task
-from django.core.cache import cache
 from django.core.mail import EmailMessage, get_connection, send_mail
 
 from livinglab.links import absolute_url
@@ -15,8 +14,6 @@ from ..models import ContactRequest, ServiceProvider
 from .mail import render, staff_addresses
 
 __all__ = ["mail_contact_request", "notify_staff_of_proposal"]
-
-CLAIM_SECONDS = 60 * 60 * 24 * 30
 
 
 def requester_name(user) -> str:
@@ -76,10 +73,8 @@ def notify_staff_of_proposal(provider_id: int) -> bool:
     to = staff_addresses()
     if provider is None or not to:
         return False
-    key = f"b2b:provider-proposed:{provider.pk}:{provider.created_at.timestamp()}"
-    if not cache.add(key, True, CLAIM_SECONDS):
-        return False
-    try:
+
+    def send():
         context = {
             "provider": provider,
             "services": [s.get_service_display() for s in provider.services.all()],
@@ -88,7 +83,5 @@ def notify_staff_of_proposal(provider_id: int) -> bool:
         }
         subject, body = render("provider_proposed", context)
         send_mail(subject, body, None, to)
-    except Exception:
-        cache.delete(key)
-        raise
-    return True
+
+    return send_once(ServiceProvider, provider.pk, "proposal_mailed_at", send)
